@@ -1,0 +1,77 @@
+/* check.h -- the smallest test harness that says what failed and where
+ * SPDX-License-Identifier: MIT
+ *
+ * CHECK(cond) records a pass or prints the failing line; CHECK_EQ_INT and
+ * CHECK_EQ_STR show both values. check_summary() prints the closing line
+ * "N passed, N failed" and returns the exit status for main().
+ */
+#ifndef CHECK_H
+#define CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int check_passed, check_failed;
+static const char *check_case = "";
+
+#define TEST(name) static void name(void)
+#define RUN(name) (check_case = #name, name())
+
+#define CHECK(cond)                                                        \
+    do {                                                                   \
+        if (cond) {                                                        \
+            check_passed++;                                                \
+        } else {                                                           \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s (%s:%d): %s\n", check_case, __FILE__, \
+                    __LINE__, #cond);                                      \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_EQ_INT(got, want)                                            \
+    do {                                                                   \
+        long long g_ = (long long)(got), w_ = (long long)(want);           \
+        if (g_ == w_) {                                                    \
+            check_passed++;                                                \
+        } else {                                                           \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s (%s:%d): %s is %lld, want %lld\n",    \
+                    check_case, __FILE__, __LINE__, #got, g_, w_);         \
+        }                                                                  \
+    } while (0)
+
+#define CHECK_EQ_STR(got, want)                                            \
+    do {                                                                   \
+        const char *g_ = (got), *w_ = (want);                              \
+        if (g_ && w_ && strcmp(g_, w_) == 0) {                             \
+            check_passed++;                                                \
+        } else {                                                           \
+            check_failed++;                                                \
+            fprintf(stderr, "FAIL %s (%s:%d): %s is \"%s\", want \"%s\"\n",\
+                    check_case, __FILE__, __LINE__, #got, g_ ? g_ : "NULL",\
+                    w_ ? w_ : "NULL");                                     \
+        }                                                                  \
+    } while (0)
+
+/* A copy of p[0..n) in a heap block of exactly n bytes, so that under
+ * ASan a parser that reads one byte too far is caught at once. */
+static unsigned char *exact_copy(const void *p, size_t n)
+{
+    unsigned char *q = malloc(n ? n : 1);
+    if (!q) {
+        perror("malloc");
+        exit(2);
+    }
+    if (n)
+        memcpy(q, p, n);
+    return q;
+}
+
+static int check_summary(const char *suite)
+{
+    printf("%s: %d passed, %d failed\n", suite, check_passed, check_failed);
+    return check_failed == 0 ? 0 : 1;
+}
+
+#endif
