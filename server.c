@@ -210,6 +210,7 @@ static struct {
     char root[PATH_MAX];     /* realpath of --root */
     int64_t next_tick;       /* ms: when deadlines are next checked */
     int64_t accept_resume;   /* ms: listener paused until then; 0: not */
+    bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
     uint8_t rbuf[READ_CHUNK];/* every read lands here first */
 } srv;
@@ -915,12 +916,18 @@ static void accept_all(void)
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                fprintf(stderr, "wshub: accept: %s; pausing %d ms\n",
-                        strerror(errno), ACCEPT_BACKOFF_MS);
+                if (!srv.accept_failing) /* one line per episode, not per try */
+                    fprintf(stderr, "wshub: accept: %s; pausing %d ms at a time\n",
+                            strerror(errno), ACCEPT_BACKOFF_MS);
+                srv.accept_failing = true;
                 srv.pfds[0].events = 0;
                 srv.accept_resume = now_ms() + ACCEPT_BACKOFF_MS;
             }
             return; /* EAGAIN: no one else is waiting */
+        }
+        if (srv.accept_failing) {
+            fprintf(stderr, "wshub: accept: working again\n");
+            srv.accept_failing = false;
         }
         char peer[56];
         format_peer(&sa, peer, sizeof peer);
