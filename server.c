@@ -309,6 +309,8 @@ static void trace_frame(const struct conn *c, const char *dir,
                h->mask[3]);
     printf(" len=%llu ", (unsigned long long)h->len);
     trace_bytes(payload, shown);
+    if (h->opcode == WS_OP_CLOSE && shown >= 2 && shown == h->len)
+        printf(" (code %u)", (unsigned)(payload[0] << 8 | payload[1]));
     putchar('\n');
     fflush(stdout);
 }

@@ -213,7 +213,7 @@ test('--trace shows the handshake and every frame, decoded', async (t) => {
   await out.wait(/<- frame FIN=1 RSV=0 TEXT MASK=1 key=[0-9a-f]{8} len=5 "Hello"$/);
   await out.wait(/-> frame FIN=1 RSV=0 TEXT MASK=0 len=5 "Hello"$/);
   ws.close(1000);
-  await out.wait(/<- frame FIN=1 RSV=0 CLOSE MASK=1 key=[0-9a-f]{8} len=2 "\\x03\\xe8"$/);
+  await out.wait(/<- frame FIN=1 RSV=0 CLOSE MASK=1 key=[0-9a-f]{8} len=2 "\\x03\\xe8" \(code 1000\)$/);
 });
 
 test('--help, --version and bad flags', () => {
