@@ -30,6 +30,7 @@
 #include "ws.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -424,8 +425,8 @@ static void http_error(struct conn *c, int status, const char *why,
     char body[160];
     int n = snprintf(body, sizeof body, "%d %s: %s\n", status,
                      http_status_text(status), why);
-    if (status != 404 && status != 405 && status != 403)
-        c->keep_alive = false;
+    if (status != 301 && status != 403 && status != 404 && status != 405)
+        c->keep_alive = false; /* the stream itself may be in doubt */
     c->why = why;
     http_send(c, status, "text/plain; charset=utf-8", (uint64_t)n, extra);
     if (!head_only)
@@ -524,6 +525,7 @@ static void serve_file(struct conn *c, const struct http_request *req,
  * ws_check_upgrade chose. */
 static void serve_upgrade(struct conn *c, const struct http_request *req)
 {
+    assert(c->state == CONN_HTTP);
     char accept[WS_ACCEPT_LEN + 1];
     const char *why;
     int status = ws_check_upgrade(req, srv.opt.origins, accept, &why);
@@ -561,6 +563,7 @@ static void serve_upgrade(struct conn *c, const struct http_request *req)
 /* Route one parsed request. */
 static void handle_request(struct conn *c, const struct http_request *req)
 {
+    assert(c->state == CONN_HTTP);
     size_t n = req->target_len < sizeof c->path - 1 ? req->target_len
                                                     : sizeof c->path - 1;
     memcpy(c->path, req->target, n);
@@ -677,12 +680,14 @@ static void ws_fail(struct conn *c, uint16_t code, const char *why)
 /* A complete message arrived: /echo sends it straight back. */
 static void on_message(struct conn *c, int opcode, const uint8_t *p, size_t n)
 {
+    assert(c->state == CONN_WS_OPEN);
     ws_send_frame(c, opcode, p, n);
 }
 
 /* Ping, pong or close (§5.5). */
 static void on_control(struct conn *c, const struct ws_rx_event *ev)
 {
+    assert(c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING);
     if (ev->opcode == WS_OP_PING) {
         /* §5.5.2: answer with a Pong carrying the same payload, unless we
          * are already closing (§5.5.1: nothing may follow our Close). */
