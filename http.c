@@ -246,6 +246,33 @@ bool http_method_is(const struct http_request *req, const char *method)
     return req->method_len == n && memcmp(req->method, method, n) == 0;
 }
 
+/* Find a query parameter in a request-target ("/x?a=1&b=2"). Returns 0
+ * and points *val at its raw value (not percent-decoded) or -1 if the
+ * target has no such parameter. Names are compared exactly. */
+int http_query_param(const char *target, size_t len, const char *name,
+                     const char **val, size_t *val_len)
+{
+    const char *q = memchr(target, '?', len);
+    if (!q)
+        return -1;
+    size_t nlen = strlen(name);
+    const char *end = target + len;
+    const char *p = q + 1;
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(stop - p));
+        const char *kend = eq ? eq : stop;
+        if ((size_t)(kend - p) == nlen && memcmp(p, name, nlen) == 0) {
+            *val = eq ? eq + 1 : stop;
+            *val_len = (size_t)(stop - *val);
+            return 0;
+        }
+        p = stop + 1;
+    }
+    return -1;
+}
+
 /* ========================================================================
  * Paths
  * ======================================================================== */

@@ -45,6 +45,8 @@ const struct http_header *http_find_header(const struct http_request *req,
 bool http_has_token(const char *list, size_t len, const char *token,
                     size_t tlen);
 bool http_method_is(const struct http_request *req, const char *method);
+int http_query_param(const char *target, size_t len, const char *name,
+                     const char **val, size_t *val_len);
 int http_decode_path(const char *target, size_t len, char *out, size_t cap,
                      const char **why);
 const char *http_status_text(int status);

@@ -4,11 +4,14 @@
  * One process, one thread, one poll() loop. This file owns every socket:
  * it accepts TCP connections, reads bytes into buffers, hands them to the
  * pure parsers in http.c and ws.c, and writes back what they produce. It
- * serves static files from --root and echoes WebSocket messages on /echo.
+ * serves static files from --root, echoes WebSocket messages on /echo,
+ * and carries Socket.IO sessions on /socket.io/ between the network and
+ * the event hub (hub.c), which never sees a socket itself.
  *
  * Life of a connection (struct conn, state in enum conn_state):
  *   accept -> CONN_HTTP: read requests, answer files or errors
- *          -> CONN_WS_OPEN after a valid upgrade on /echo (RFC 6455 §4.2.2)
+ *          -> CONN_WS_OPEN after a valid upgrade on /echo or /socket.io/
+ *             (RFC 6455 §4.2.2)
  *          -> CONN_WS_CLOSING when we send a Close first (§7.1.2)
  *          -> CONN_DRAINING: flush what is queued, shut our side, read the
  *             peer's last bytes until EOF, then close (§7.1.1: the server
@@ -23,10 +26,13 @@
  * reserve descriptor; files are read with read(), not sendfile().
  *
  * References: RFC 6455 §4.2, §5.5, §7.1; RFC 9110 §9.3.1-2 (GET, HEAD),
- * §15; RFC 9112 §9.3 (persistent connections), §9.6 (tear-down).
+ * §15; RFC 9112 §9.3 (persistent connections), §9.6 (tear-down);
+ * engine.io-protocol v4 "Transports / WebSocket" (the /socket.io/ query).
  */
 #define _GNU_SOURCE /* accept4 */
+#include "apps.h"
 #include "http.h"
+#include "hub.h"
 #include "ws.h"
 
 #include <arpa/inet.h>
@@ -61,7 +67,7 @@
 #define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued */
 #define FILE_CHUNK (64 * 1024)   /* bytes of a file queued at a time */
 #define BUF_KEEP (64 * 1024)     /* an empty buffer bigger than this is freed */
-#define TRACE_PREVIEW 32         /* payload bytes shown per frame by --trace */
+#define TRACE_PREVIEW 80         /* payload bytes shown per frame by --trace */
 
 /* ========================================================================
  * Options
@@ -79,6 +85,8 @@ struct options {
     int ping_timeout;      /* ms to wait for the pong */
     int request_timeout;   /* ms to finish a request (and the handshake) */
     int close_timeout;     /* ms to wait for the reply to our Close */
+    int connect_timeout;   /* ms for a Socket.IO session to CONNECT */
+    const char *app;       /* "chat" or "echo": the hub's application */
 };
 
 static const struct options default_options = {
@@ -93,6 +101,8 @@ static const struct options default_options = {
     .ping_timeout = 20000,
     .request_timeout = 10000,
     .close_timeout = 5000,
+    .connect_timeout = 45000,
+    .app = "chat",
 };
 
 /* ========================================================================
@@ -189,6 +199,7 @@ struct conn {
     struct buf out;         /* bytes queued for the socket */
     struct buf msg;         /* WebSocket message being reassembled */
     struct ws_rx rx;        /* frame decoder state (WebSocket only) */
+    struct hub_session *session; /* Socket.IO session, or NULL (/echo) */
     int64_t deadline;       /* ms, monotonic; what it means depends on state */
     bool ping_sent;         /* WS_OPEN: a ping awaits its pong */
     bool keep_alive;        /* HTTP: read another request after this one */
@@ -213,6 +224,8 @@ static struct {
     int64_t accept_resume;   /* ms: listener paused until then; 0: not */
     bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
+    struct hub *hub;         /* the event hub behind /socket.io/ */
+    struct chat *chat;       /* the chat application, with --app chat */
     uint8_t rbuf[READ_CHUNK];/* every read lands here first */
 } srv;
 
@@ -263,6 +276,11 @@ static void reap_dead(void)
     while (srv.dead) {
         struct conn *c = srv.dead;
         srv.dead = c->next_dead;
+        /* The hub may answer with broadcasts to others (presence, say);
+         * it sends nothing more to this connection. Connections it sends
+         * to that are dead too ignore it (conn_send checks). */
+        if (c->session)
+            hub_session_gone(c->session, "transport close");
         size_t last = srv.npfds - 1;
         srv.pfds[c->slot] = srv.pfds[last];
         srv.conns[c->slot] = srv.conns[last];
@@ -342,6 +360,8 @@ static void trace_request(const struct conn *c, const struct http_request *req)
  * and -1 returned; callers just stop. */
 static int conn_send(struct conn *c, const void *p, size_t n)
 {
+    if (c->state == CONN_DEAD)
+        return -1;
     if (buf_append(&c->out, p, n) != 0) {
         c->status = WS_CLOSE_INTERNAL_ERROR;
         conn_kill(c, "out of memory");
@@ -396,6 +416,19 @@ static void conn_drain(struct conn *c)
     c->deadline = now_ms() + DRAIN_TIMEOUT_MS;
     buf_consume(&c->in, c->in.len);
     buf_consume(&c->msg, c->msg.len);
+}
+
+/* Start the closing handshake ourselves (§7.1.2): send Close, then wait
+ * up to --close-timeout for the peer's Close before dropping TCP. */
+static void ws_start_close(struct conn *c, uint16_t code, const char *reason)
+{
+    if (c->state != CONN_WS_OPEN)
+        return;
+    ws_send_close(c, code, reason);
+    if (c->state == CONN_DEAD)
+        return;
+    c->state = CONN_WS_CLOSING;
+    c->deadline = now_ms() + srv.opt.close_timeout;
 }
 
 /* Queue a response head; the caller queues the body, if any. extra is
@@ -521,9 +554,11 @@ static void serve_file(struct conn *c, const struct http_request *req,
     file_refill(c);
 }
 
-/* Answer the upgrade on /echo (§4.2.2), or refuse it with the status
- * ws_check_upgrade chose. */
-static void serve_upgrade(struct conn *c, const struct http_request *req)
+/* Answer the upgrade (§4.2.2), or refuse it with the status that
+ * ws_check_upgrade chose. With socket_io, the new WebSocket carries an
+ * Engine.IO session: the hub sends its open packet right behind the 101. */
+static void serve_upgrade(struct conn *c, const struct http_request *req,
+                          bool socket_io)
 {
     assert(c->state == CONN_HTTP);
     char accept[WS_ACCEPT_LEN + 1];
@@ -558,6 +593,65 @@ static void serve_upgrade(struct conn *c, const struct http_request *req)
     c->deadline = now_ms() + srv.opt.ping_interval;
     c->ping_sent = false;
     conn_log(c, "websocket open %s", c->path);
+    if (socket_io) {
+        /* Engine.IO has its own heartbeat (pings "2", pongs "3"), run by
+         * the hub, so no WebSocket-level pings on this connection. */
+        c->deadline = 0;
+        c->session = hub_session_open(srv.hub, c, now_ms());
+        if (!c->session)
+            ws_start_close(c, WS_CLOSE_INTERNAL_ERROR, "no session");
+    }
+}
+
+/* Refuse an Engine.IO request the way the reference server does: 400
+ * with {"code":N,"message":"..."} (engine.io's Server.errorMessages). */
+static void engine_error(struct conn *c, int code, const char *message)
+{
+    char body[128];
+    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}",
+                     code, message);
+    c->keep_alive = false;
+    c->why = message;
+    http_send(c, 400, "application/json", (uint64_t)n, "");
+    conn_send(c, body, (size_t)n);
+}
+
+/* GET /socket.io/?EIO=4&transport=websocket: check the query, then
+ * upgrade. Only the WebSocket transport exists here; long-polling asks
+ * are refused as "Transport unknown", and a sid (an upgrade from
+ * polling) can name no session we know. Other parameters are ignored. */
+static void serve_engine_io(struct conn *c, const struct http_request *req)
+{
+    const char *v;
+    size_t n;
+    if (http_query_param(req->target, req->target_len, "EIO", &v, &n) != 0 ||
+        n != 1 || v[0] != '4') {
+        engine_error(c, 5, "Unsupported protocol version");
+        return;
+    }
+    if (http_query_param(req->target, req->target_len, "transport", &v, &n) != 0 ||
+        n != 9 || memcmp(v, "websocket", 9) != 0) {
+        engine_error(c, 0, "Transport unknown");
+        return;
+    }
+    if (http_query_param(req->target, req->target_len, "sid", &v, &n) == 0) {
+        engine_error(c, 1, "Session ID unknown");
+        return;
+    }
+    serve_upgrade(c, req, true);
+}
+
+/* The browser client, built into the binary, so it is served whatever
+ * --root is (as socket.io's serveClient option does). */
+extern const unsigned char client_js[];
+extern const size_t client_js_len;
+
+static void serve_client_js(struct conn *c, bool head_only)
+{
+    http_send(c, 200, "text/javascript; charset=utf-8", client_js_len, "");
+    c->why = "ok";
+    if (!head_only)
+        conn_send(c, client_js, client_js_len);
 }
 
 /* Route one parsed request. */
@@ -610,11 +704,20 @@ static void handle_request(struct conn *c, const struct http_request *req)
     bool upgrade = http_find_header(req, "Upgrade", NULL) != NULL ||
                    http_find_header(req, "Sec-WebSocket-Key", NULL) != NULL;
     if (strcmp(path, "/echo") == 0) {
-        serve_upgrade(c, req);
+        serve_upgrade(c, req, false);
+        return;
+    }
+    if (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0) {
+        serve_engine_io(c, req);
+        return;
+    }
+    if (strcmp(path, "/socket.io/socket.io.js") == 0) {
+        serve_client_js(c, head);
         return;
     }
     if (upgrade) {
-        http_error(c, 404, "no WebSocket endpoint here (try /echo)", "", head);
+        http_error(c, 404, "no WebSocket endpoint here (try /echo or /socket.io/)",
+                   "", head);
         return;
     }
     serve_file(c, req, path, head);
@@ -654,19 +757,6 @@ static size_t http_input(struct conn *c, uint8_t *data, size_t len)
  * WebSocket: frames in, echo out
  * ======================================================================== */
 
-/* Start the closing handshake ourselves (§7.1.2): send Close, then wait
- * up to --close-timeout for the peer's Close before dropping TCP. */
-static void ws_start_close(struct conn *c, uint16_t code, const char *reason)
-{
-    if (c->state != CONN_WS_OPEN)
-        return;
-    ws_send_close(c, code, reason);
-    if (c->state == CONN_DEAD)
-        return;
-    c->state = CONN_WS_CLOSING;
-    c->deadline = now_ms() + srv.opt.close_timeout;
-}
-
 /* The peer broke the protocol: send the Close that says why, then go. */
 static void ws_fail(struct conn *c, uint16_t code, const char *why)
 {
@@ -677,11 +767,15 @@ static void ws_fail(struct conn *c, uint16_t code, const char *why)
     conn_drain(c);
 }
 
-/* A complete message arrived: /echo sends it straight back. */
+/* A complete message arrived: a Socket.IO session hands it to the hub;
+ * /echo sends it straight back. */
 static void on_message(struct conn *c, int opcode, const uint8_t *p, size_t n)
 {
     assert(c->state == CONN_WS_OPEN);
-    ws_send_frame(c, opcode, p, n);
+    if (c->session)
+        hub_session_message(c->session, opcode == WS_OP_BINARY, p, n, now_ms());
+    else
+        ws_send_frame(c, opcode, p, n);
 }
 
 /* Ping, pong or close (§5.5). */
@@ -698,7 +792,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
     if (ev->opcode == WS_OP_PONG) {
         /* §5.5.3: a Pong may be unsolicited; either way it shows life. */
         c->ping_sent = false;
-        if (c->state == CONN_WS_OPEN)
+        if (c->state == CONN_WS_OPEN && !c->session)
             c->deadline = now_ms() + srv.opt.ping_interval;
         return;
     }
@@ -888,6 +982,38 @@ static void conn_update(struct conn *c)
 }
 
 /* ========================================================================
+ * The hub's transport: how the hub's frames reach a connection
+ * ======================================================================== */
+
+/* Queue a frame the hub built. For a broadcast the hub passes the same
+ * bytes for every recipient; they are copied into each one's queue. A
+ * connection that is closing or closed gets nothing (§5.5.1). */
+static void transport_send(void *peer, const uint8_t *frame, size_t len)
+{
+    struct conn *c = peer;
+    if (c->state != CONN_WS_OPEN)
+        return;
+    if (srv.opt.trace) {
+        struct ws_header h;
+        if (ws_parse_header(frame, len, &h) > 0)
+            trace_frame(c, "->", &h, frame + h.size, (size_t)h.len);
+    }
+    if (conn_send(c, frame, len) == 0)
+        srv.pfds[c->slot].events |= POLLOUT;
+}
+
+/* The hub ends a session: start the WebSocket closing handshake. */
+static void transport_close(void *peer, uint16_t code, const char *reason)
+{
+    struct conn *c = peer;
+    ws_start_close(c, code, reason);
+    if (c->state != CONN_DEAD)
+        srv.pfds[c->slot].events |= POLLOUT;
+}
+
+static const struct hub_transport transport = {transport_send, transport_close};
+
+/* ========================================================================
  * Accepting and timers
  * ======================================================================== */
 
@@ -1017,6 +1143,7 @@ static void conn_timeout(struct conn *c, int64_t now)
 /* Check every deadline. Runs once per TICK_MS, not once per wake-up. */
 static void check_timers(int64_t now)
 {
+    hub_tick(srv.hub, now);
     for (size_t i = 1; i < srv.npfds; i++) {
         struct conn *c = srv.conns[i];
         if (c->state != CONN_DEAD && c->deadline != 0 && now >= c->deadline) {
@@ -1081,6 +1208,7 @@ static void begin_shutdown(int64_t now)
     fprintf(stderr, "wshub: shutting down\n");
     srv.stop_deadline = now + SHUTDOWN_FLUSH_MS;
     srv.pfds[0].events = 0;
+    hub_shutdown(srv.hub); /* sockets hear "server shutting down" */
     for (size_t i = 1; i < srv.npfds; i++) {
         struct conn *c = srv.conns[i];
         if (c->state == CONN_WS_OPEN) {
@@ -1151,6 +1279,8 @@ static void cleanup(void)
     for (size_t i = 1; i < srv.npfds; i++)
         conn_kill(srv.conns[i], srv.stop_deadline ? "server shut down" : NULL);
     reap_dead();
+    hub_free(srv.hub);
+    chat_free(srv.chat);
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
     free(srv.pfds);
@@ -1165,7 +1295,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: wshub [options]\n"
-        "A WebSocket server (RFC 6455) that serves files and echoes on /echo.\n"
+        "A WebSocket server (RFC 6455) and Socket.IO v5 event hub: it serves\n"
+        "files, echoes on /echo, and runs an application on /socket.io/.\n"
         "\n"
         "  --host ADDR           address to listen on (127.0.0.1)\n"
         "  --port N              TCP port, 0 picks a free one (8080)\n"
@@ -1175,11 +1306,15 @@ static void usage(FILE *f)
         "  --max-conns N         concurrent connections; more get 503 (10000)\n"
         "  --origin LIST         extra allowed Origins, comma-separated, or '*'\n"
         "                        (default: only the server's own Host)\n"
-        "  --ping-interval MS    ping an open WebSocket this often (25000)\n"
+        "  --ping-interval MS    ping an open WebSocket (or Socket.IO session)\n"
+        "                        this often (25000)\n"
         "  --ping-timeout MS     close if the pong takes longer (20000)\n"
         "  --request-timeout MS  time to send a whole request or handshake;\n"
         "                        after it: 408 and close (10000)\n"
         "  --close-timeout MS    wait this long for the reply to our Close (5000)\n"
+        "  --app NAME            the Socket.IO application: chat or echo (chat)\n"
+        "  --connect-timeout MS  close a Socket.IO session that has not joined\n"
+        "                        a namespace in this time (45000)\n"
         "  --help, --version\n");
 }
 
@@ -1205,7 +1340,8 @@ static int parse_num(const char *flag, const char *s, long long lo,
 static int parse_args(int argc, char **argv, struct options *opt)
 {
     enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS,
-           O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_HELP, O_VERSION };
+           O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
+           O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -1218,6 +1354,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
         {"ping-timeout", required_argument, NULL, O_PINGT},
         {"request-timeout", required_argument, NULL, O_REQT},
         {"close-timeout", required_argument, NULL, O_CLOSET},
+        {"app", required_argument, NULL, O_APP},
+        {"connect-timeout", required_argument, NULL, O_CONNT},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -1259,6 +1397,17 @@ static int parse_args(int argc, char **argv, struct options *opt)
             if (parse_num("--close-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
             opt->close_timeout = (int)v;
             break;
+        case O_APP:
+            if (strcmp(optarg, "chat") != 0 && strcmp(optarg, "echo") != 0) {
+                fprintf(stderr, "wshub: --app is chat or echo, not '%s'\n", optarg);
+                return -1;
+            }
+            opt->app = optarg;
+            break;
+        case O_CONNT:
+            if (parse_num("--connect-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
+            opt->connect_timeout = (int)v;
+            break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
         default: usage(stderr); return -1;
@@ -1291,6 +1440,25 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
+
+    struct hub_options ho = {
+        .ping_interval = srv.opt.ping_interval,
+        .ping_timeout = srv.opt.ping_timeout,
+        .connect_timeout = srv.opt.connect_timeout,
+        .max_payload = srv.opt.max_message,
+    };
+    srv.hub = hub_new(&transport, &ho);
+    if (!srv.hub) {
+        fprintf(stderr, "wshub: cannot start the hub\n");
+        return 1;
+    }
+    if (strcmp(srv.opt.app, "chat") == 0)
+        srv.chat = chat_init(srv.hub);
+    if ((strcmp(srv.opt.app, "chat") == 0 && !srv.chat) ||
+        (strcmp(srv.opt.app, "echo") == 0 && echoapp_init(srv.hub) != 0)) {
+        fprintf(stderr, "wshub: cannot start --app %s\n", srv.opt.app);
+        return 1;
+    }
 
     srv.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (srv.listen_fd < 0)

@@ -56,7 +56,7 @@ static const char *check_case = "";
 
 /* A copy of p[0..n) in a heap block of exactly n bytes, so that under
  * ASan a parser that reads one byte too far is caught at once. */
-static unsigned char *exact_copy(const void *p, size_t n)
+static inline unsigned char *exact_copy(const void *p, size_t n)
 {
     unsigned char *q = malloc(n ? n : 1);
     if (!q) {

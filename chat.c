@@ -1,0 +1,589 @@
+/* chat.c -- the chat application: rooms, nicknames, history, presence
+ * SPDX-License-Identifier: MIT
+ *
+ * A superset of socket.io's classic chat example, written only against
+ * hub.h: every feature is a handler for one event.
+ *
+ *   client emits            server does                       ack replies
+ *   message {text}          message {...} to room "general"   {id, timestamp}
+ *   room-message {room,text} message {...} to that room       {id, timestamp}
+ *   join room               presence join to the room         {room, members, history}
+ *   leave room              presence leave to the room        {room}
+ *   nick name               presence rename to her rooms      {name} or {error}
+ *   typing {room,typing}    typing {...} to the others        -
+ *   rooms                   -                                 [{room, members}]
+ *
+ * A message is {id, text, userId, name, room, timestamp}, timestamp in
+ * ISO 8601 UTC. Bad input is answered with an ack {error:"..."} and
+ * nothing is broadcast. Every socket joins "general" when it connects.
+ *
+ * Limits (what a client sees when over): names 1-32 bytes, texts 1-2000
+ * bytes, no control characters but newline and tab (ack {error}); room
+ * names 1-32 of [A-Za-z0-9_-] (ack {error}); 20 rooms joined per user and
+ * 100 rooms in all (ack {error}); 50 messages of history per room, the
+ * oldest dropped. An empty room is forgotten, history and all, except
+ * "general".
+ */
+#define _POSIX_C_SOURCE 200809L /* gmtime_r */
+#include "apps.h"
+#include "hub.h"
+#include "json.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define CHAT_MAX_NAME 32     /* bytes of a nickname */
+#define CHAT_MAX_TEXT 2000   /* bytes of a message */
+#define CHAT_MAX_ROOM 32     /* bytes of a room name */
+#define CHAT_MAX_JOINED 20   /* rooms one user may be in */
+#define CHAT_MAX_ROOMS 100   /* rooms in the whole chat */
+#define CHAT_HISTORY 50      /* messages kept per room */
+#define CHAT_LOBBY "general" /* everyone joins it on connect */
+
+struct chat_room {
+    char name[CHAT_MAX_ROOM + 1];
+    char *history[CHAT_HISTORY]; /* message JSON objects, a ring */
+    size_t head;                 /* index of the oldest message */
+    size_t count;                /* messages held, <= CHAT_HISTORY */
+    struct chat_room *next;
+};
+
+struct chat_user {
+    char name[CHAT_MAX_NAME + 1]; /* the nickname, UTF-8 */
+};
+
+struct chat {
+    struct hub_nsp *nsp;     /* the namespace "/" */
+    struct chat_room *rooms; /* every room with members (and the lobby) */
+    size_t nrooms;           /* length of that list */
+    long long next_id;       /* id of the next message */
+};
+
+/* ========================================================================
+ * Small helpers
+ * ======================================================================== */
+
+static struct chat_user *user_of(struct hub_socket *s)
+{
+    return hub_socket_data(s);
+}
+
+/* Answer the event's ack with {"error":why}, if it asked for one. */
+static void fail(struct hub_socket *s, struct hub_event *ev, const char *why)
+{
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"error\":");
+    jb_str(&jb, why, strlen(why));
+    jb_lit(&jb, "}");
+    if (!jb.oom) {
+        struct hub_args a = {jb.p, jb.len, NULL, 0};
+        hub_ack(s, ev, &a);
+    }
+    jb_free(&jb);
+}
+
+/* Answer the ack with ready-made JSON, then free it. */
+static void reply(struct hub_socket *s, struct hub_event *ev, struct jbuf *jb)
+{
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_ack(s, ev, &a);
+    }
+    jb_free(jb);
+}
+
+/* The first argument of an event, or an empty span if it has none. */
+static void first_arg(const struct hub_event *ev, const char **p, size_t *n)
+{
+    long end = json_scan(ev->args.json, ev->args.len, 0);
+    *p = ev->args.json;
+    *n = end > 0 ? (size_t)end : 0;
+}
+
+/* Unescape a JSON string value into out (cap bytes + NUL) and check it as
+ * user text: 1..cap bytes with no control character except, if
+ * multiline, newline and tab. Returns 0 or -1. */
+static int user_text(const char *v, size_t vlen, char *out, size_t cap,
+                     bool multiline)
+{
+    size_t n;
+    if (json_type_of(v, vlen) != JSON_STRING || json_string(v, vlen, out, cap, &n) < 0)
+        return -1;
+    out[n] = '\0';
+    if (n == 0)
+        return -1;
+    bool visible = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 && !(multiline && (c == '\n' || c == '\t')))
+            return -1;
+        if (c == 0x7F)
+            return -1;
+        if (c != ' ' && c != '\n' && c != '\t')
+            visible = true;
+    }
+    return visible ? 0 : -1;
+}
+
+/* A room name: 1..CHAT_MAX_ROOM of [A-Za-z0-9_-]. Returns 0 or -1. */
+static int room_name(const char *v, size_t vlen, char out[CHAT_MAX_ROOM + 1])
+{
+    if (user_text(v, vlen, out, CHAT_MAX_ROOM, false) != 0)
+        return -1;
+    for (const char *c = out; *c; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                  (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
+/* The current time in ISO 8601 UTC with milliseconds. */
+static void iso_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+}
+
+/* ========================================================================
+ * Rooms and their history
+ * ======================================================================== */
+
+static struct chat_room *room_find(struct chat *c, const char *name)
+{
+    for (struct chat_room *r = c->rooms; r; r = r->next) {
+        if (strcmp(r->name, name) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* The room called name, created if there is space. NULL if not. */
+static struct chat_room *room_get(struct chat *c, const char *name)
+{
+    struct chat_room *r = room_find(c, name);
+    if (r || c->nrooms >= CHAT_MAX_ROOMS)
+        return r;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->next = c->rooms;
+    c->rooms = r;
+    c->nrooms++;
+    return r;
+}
+
+static void room_free(struct chat_room *r)
+{
+    for (size_t i = 0; i < r->count; i++)
+        free(r->history[(r->head + i) % CHAT_HISTORY]);
+    free(r);
+}
+
+/* Forget a room nobody is in any more (the lobby stays). */
+static void room_forget_if_empty(struct chat *c, const char *name)
+{
+    if (strcmp(name, CHAT_LOBBY) == 0 || hub_room_size(c->nsp, name) > 0)
+        return;
+    for (struct chat_room **p = &c->rooms; *p; p = &(*p)->next) {
+        if (strcmp((*p)->name, name) == 0) {
+            struct chat_room *r = *p;
+            *p = r->next;
+            c->nrooms--;
+            room_free(r);
+            return;
+        }
+    }
+}
+
+/* Keep msg (a JSON object) as the room's newest message. */
+static void room_remember(struct chat_room *r, const char *msg, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return; /* history is best effort; the message itself went out */
+    memcpy(copy, msg, len);
+    copy[len] = '\0';
+    if (r->count == CHAT_HISTORY) {
+        free(r->history[r->head]);
+        r->history[r->head] = copy;
+        r->head = (r->head + 1) % CHAT_HISTORY;
+    } else {
+        r->history[(r->head + r->count) % CHAT_HISTORY] = copy;
+        r->count++;
+    }
+}
+
+/* ========================================================================
+ * Presence
+ * ======================================================================== */
+
+/* Tell room that s joined, left or was renamed: presence {room, userId,
+ * name, action}, to every member but `except`. */
+static void presence(struct chat *c, const char *room, struct hub_socket *s,
+                     const char *action, struct hub_socket *except)
+{
+    struct jbuf jb = {0};
+    const char *name = user_of(s)->name;
+    jb_lit(&jb, "{\"room\":");
+    jb_str(&jb, room, strlen(room));
+    jb_lit(&jb, ",\"userId\":");
+    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
+    jb_lit(&jb, ",\"name\":");
+    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, ",\"action\":");
+    jb_str(&jb, action, strlen(action));
+    jb_lit(&jb, "}");
+    if (!jb.oom) {
+        struct hub_args a = {jb.p, jb.len, NULL, 0};
+        hub_emit_to(c->nsp, room, except, "presence", &a);
+    }
+    jb_free(&jb);
+}
+
+/* The chat rooms s is in (not the one named by its own id). */
+static size_t joined_rooms(struct hub_socket *s, const char **names, size_t max)
+{
+    const char *all[CHAT_MAX_JOINED + 2];
+    size_t n = hub_socket_rooms(s, all, CHAT_MAX_JOINED + 2);
+    if (n > CHAT_MAX_JOINED + 2)
+        n = CHAT_MAX_JOINED + 2;
+    size_t k = 0;
+    for (size_t i = 1; i < n && k < max; i++)
+        names[k++] = all[i];
+    return k;
+}
+
+/* ========================================================================
+ * Handlers
+ * ======================================================================== */
+
+static void on_connection(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    (void)ev;
+    struct chat_user *u = calloc(1, sizeof *u);
+    if (!u) {
+        hub_disconnect(s);
+        return;
+    }
+    snprintf(u->name, sizeof u->name, "guest-%.4s", hub_socket_id(s));
+    hub_socket_set_data(s, u);
+    if (room_get(c, CHAT_LOBBY) && hub_join(s, CHAT_LOBBY) == 0)
+        presence(c, CHAT_LOBBY, s, "join", NULL);
+}
+
+static void on_disconnect(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    (void)ev;
+    struct chat_user *u = user_of(s);
+    if (!u)
+        return;
+    /* Copy the names first: leaving may free the hub's copy. */
+    const char *rooms[CHAT_MAX_JOINED + 1];
+    char names[CHAT_MAX_JOINED + 1][CHAT_MAX_ROOM + 1];
+    size_t n = joined_rooms(s, rooms, CHAT_MAX_JOINED + 1);
+    for (size_t i = 0; i < n; i++)
+        snprintf(names[i], sizeof names[i], "%s", rooms[i]);
+    for (size_t i = 0; i < n; i++) {
+        presence(c, names[i], s, "leave", s);
+        hub_leave(s, names[i]);
+        room_forget_if_empty(c, names[i]);
+    }
+    hub_socket_set_data(s, NULL);
+    free(u);
+}
+
+/* Post text to room: build the message once, keep it, send it to every
+ * member, and ack {id, timestamp}. */
+static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                 const char *room, const char *text)
+{
+    struct chat_room *r = room_find(c, room);
+    if (!r || !hub_in_room(s, room)) {
+        fail(s, ev, "join the room first");
+        return;
+    }
+    char ts[32];
+    iso_now(ts);
+    long long id = ++c->next_id;
+    const char *name = user_of(s)->name;
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"id\":");
+    jb_int(&jb, id);
+    jb_lit(&jb, ",\"text\":");
+    jb_str(&jb, text, strlen(text));
+    jb_lit(&jb, ",\"userId\":");
+    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
+    jb_lit(&jb, ",\"name\":");
+    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, ",\"room\":");
+    jb_str(&jb, room, strlen(room));
+    jb_lit(&jb, ",\"timestamp\":");
+    jb_str(&jb, ts, strlen(ts));
+    jb_lit(&jb, "}");
+    if (jb.oom) {
+        jb_free(&jb);
+        fail(s, ev, "out of memory");
+        return;
+    }
+    struct hub_args msg = {jb.p, jb.len, NULL, 0};
+    room_remember(r, jb.p, jb.len);
+    hub_emit_to(c->nsp, room, NULL, "message", &msg);
+    jb_free(&jb);
+
+    jb_lit(&jb, "{\"id\":");
+    jb_int(&jb, id);
+    jb_lit(&jb, ",\"timestamp\":");
+    jb_str(&jb, ts, strlen(ts));
+    jb_lit(&jb, "}");
+    reply(s, ev, &jb);
+}
+
+/* message {text}: post to the lobby. */
+static void on_message(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    const char *arg, *v;
+    size_t alen, vlen;
+    char text[CHAT_MAX_TEXT + 1];
+    first_arg(ev, &arg, &alen);
+    if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
+        user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
+        fail(s, ev, "text must be a string of 1 to 2000 bytes");
+        return;
+    }
+    post(ud, s, ev, CHAT_LOBBY, text);
+}
+
+/* room-message {room, text}: post to one room. */
+static void on_room_message(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    const char *arg, *v;
+    size_t alen, vlen;
+    char room[CHAT_MAX_ROOM + 1], text[CHAT_MAX_TEXT + 1];
+    first_arg(ev, &arg, &alen);
+    if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0) {
+        fail(s, ev, "room must be 1 to 32 letters, digits, - or _");
+        return;
+    }
+    if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
+        user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
+        fail(s, ev, "text must be a string of 1 to 2000 bytes");
+        return;
+    }
+    post(ud, s, ev, room, text);
+}
+
+/* join room: ack {room, members:[{userId,name}], history:[...]} */
+static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg;
+    size_t alen;
+    char room[CHAT_MAX_ROOM + 1];
+    first_arg(ev, &arg, &alen);
+    if (room_name(arg, alen, room) != 0) {
+        fail(s, ev, "room must be 1 to 32 letters, digits, - or _");
+        return;
+    }
+    const char *mine[CHAT_MAX_JOINED + 1];
+    if (!hub_in_room(s, room) && joined_rooms(s, mine, CHAT_MAX_JOINED + 1) >= CHAT_MAX_JOINED) {
+        fail(s, ev, "you are in 20 rooms already");
+        return;
+    }
+    struct chat_room *r = room_get(c, room);
+    if (!r) {
+        fail(s, ev, "the chat has 100 rooms already");
+        return;
+    }
+    if (!hub_in_room(s, room)) {
+        if (hub_join(s, room) != 0) {
+            fail(s, ev, "out of memory");
+            return;
+        }
+        presence(c, room, s, "join", NULL);
+    }
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"room\":");
+    jb_str(&jb, room, strlen(room));
+    jb_lit(&jb, ",\"members\":[");
+    size_t n;
+    bool first = true;
+    struct hub_socket *const *m = hub_room_members(c->nsp, room, &n);
+    for (size_t i = 0; i < n; i++) {
+        const struct chat_user *u = user_of(m[i]);
+        if (!u)
+            continue;
+        if (!first)
+            jb_raw(&jb, ",", 1);
+        first = false;
+        jb_lit(&jb, "{\"userId\":");
+        jb_str(&jb, hub_socket_id(m[i]), strlen(hub_socket_id(m[i])));
+        jb_lit(&jb, ",\"name\":");
+        jb_str(&jb, u->name, strlen(u->name));
+        jb_lit(&jb, "}");
+    }
+    jb_lit(&jb, "],\"history\":[");
+    for (size_t i = 0; i < r->count; i++) {
+        if (i > 0)
+            jb_raw(&jb, ",", 1);
+        jb_lit(&jb, r->history[(r->head + i) % CHAT_HISTORY]);
+    }
+    jb_lit(&jb, "]}");
+    reply(s, ev, &jb);
+}
+
+/* leave room: tell the room, then go. */
+static void on_leave(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg;
+    size_t alen;
+    char room[CHAT_MAX_ROOM + 1];
+    first_arg(ev, &arg, &alen);
+    if (room_name(arg, alen, room) != 0 || !hub_in_room(s, room) ||
+        strcmp(room, hub_socket_id(s)) == 0) {
+        fail(s, ev, "you are not in that room");
+        return;
+    }
+    presence(c, room, s, "leave", NULL);
+    hub_leave(s, room);
+    room_forget_if_empty(c, room);
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"room\":");
+    jb_str(&jb, room, strlen(room));
+    jb_lit(&jb, "}");
+    reply(s, ev, &jb);
+}
+
+/* nick name: rename, and tell every room the user is in. */
+static void on_nick(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg;
+    size_t alen;
+    char name[CHAT_MAX_NAME + 1];
+    first_arg(ev, &arg, &alen);
+    if (user_text(arg, alen, name, CHAT_MAX_NAME, false) != 0) {
+        fail(s, ev, "name must be 1 to 32 bytes of visible text");
+        return;
+    }
+    snprintf(user_of(s)->name, sizeof user_of(s)->name, "%s", name);
+    const char *rooms[CHAT_MAX_JOINED + 1];
+    size_t n = joined_rooms(s, rooms, CHAT_MAX_JOINED + 1);
+    for (size_t i = 0; i < n; i++)
+        presence(c, rooms[i], s, "rename", NULL);
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"name\":");
+    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, "}");
+    reply(s, ev, &jb);
+}
+
+/* typing {room, typing}: to the others in the room; no ack. */
+static void on_typing(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg, *v;
+    size_t alen, vlen;
+    char room[CHAT_MAX_ROOM + 1];
+    first_arg(ev, &arg, &alen);
+    if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0 ||
+        !hub_in_room(s, room)) {
+        fail(s, ev, "you are not in that room");
+        return;
+    }
+    bool typing = json_get(arg, alen, "typing", &v, &vlen) == 0 &&
+                  json_type_of(v, vlen) == JSON_TRUE;
+    const char *name = user_of(s)->name;
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"room\":");
+    jb_str(&jb, room, strlen(room));
+    jb_lit(&jb, ",\"userId\":");
+    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
+    jb_lit(&jb, ",\"name\":");
+    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, typing ? ",\"typing\":true}" : ",\"typing\":false}");
+    if (!jb.oom) {
+        struct hub_args a = {jb.p, jb.len, NULL, 0};
+        hub_emit_to(c->nsp, room, s, "typing", &a);
+    }
+    jb_free(&jb);
+}
+
+/* rooms: ack [{room, members}] for every room of the chat. */
+static void on_rooms(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    struct jbuf jb = {0};
+    jb_lit(&jb, "[");
+    for (struct chat_room *r = c->rooms; r; r = r->next) {
+        if (r != c->rooms)
+            jb_raw(&jb, ",", 1);
+        jb_lit(&jb, "{\"room\":");
+        jb_str(&jb, r->name, strlen(r->name));
+        jb_lit(&jb, ",\"members\":");
+        jb_int(&jb, (long long)hub_room_size(c->nsp, r->name));
+        jb_lit(&jb, "}");
+    }
+    jb_lit(&jb, "]");
+    reply(s, ev, &jb);
+}
+
+/* ========================================================================
+ * Setting up
+ * ======================================================================== */
+
+struct chat *chat_init(struct hub *h)
+{
+    static const struct {
+        const char *event;
+        hub_handler *fn;
+    } table[] = {
+        {"connection", on_connection},
+        {"disconnect", on_disconnect},
+        {"message", on_message},
+        {"room-message", on_room_message},
+        {"join", on_join},
+        {"leave", on_leave},
+        {"nick", on_nick},
+        {"typing", on_typing},
+        {"rooms", on_rooms},
+    };
+    struct chat *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->nsp = hub_of(h, "/");
+    if (!c->nsp || !room_get(c, CHAT_LOBBY)) {
+        chat_free(c);
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (hub_on(c->nsp, table[i].event, table[i].fn, c) != 0) {
+            chat_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void chat_free(struct chat *c)
+{
+    if (!c)
+        return;
+    while (c->rooms) {
+        struct chat_room *r = c->rooms;
+        c->rooms = r->next;
+        room_free(r);
+    }
+    free(c);
+}

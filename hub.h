@@ -1,0 +1,129 @@
+/* hub.h -- the event hub: EventEmitter-style handlers over Socket.IO v5
+ * SPDX-License-Identifier: MIT
+ *
+ * The pattern, as socket.io users know it:
+ *
+ *     socket.on("message", fn)            hub_on(nsp, "message", fn, ud)
+ *     socket.emit("news", x)              hub_emit(s, "news", &args)
+ *     io.to("room").emit("news", x)       hub_emit_to(nsp, "room", NULL, ...)
+ *     socket.to("room").emit(...)         hub_emit_to(nsp, "room", s, ...)
+ *     socket.timeout(ms).emit(..., cb)    hub_emit_ack(s, ..., ms, cb, ud)
+ *     callback(reply) in a handler        hub_ack(s, ev, &reply)
+ *     socket.join("room")                 hub_join(s, "room")
+ *
+ * The hub knows nothing about sockets or poll(). It is fed complete
+ * WebSocket messages through hub_session_message() and talks back only
+ * through struct hub_transport, so a test can drive it with no network.
+ *
+ * Error convention: functions that can fail return 0 or -1 (out of memory
+ * or a bad argument); emits to a closed socket are silently dropped.
+ * Handlers run synchronously, inside hub_session_message or hub_tick.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hub;         /* the whole hub: namespaces and sessions */
+struct hub_nsp;     /* a namespace: its handlers, sockets and rooms */
+struct hub_session; /* one Engine.IO session: one WebSocket connection */
+struct hub_socket;  /* one Socket.IO socket: a session in a namespace */
+
+/* What the hub needs from whoever carries its bytes. */
+struct hub_transport {
+    /* Queue one complete WebSocket frame, header included, to peer. A
+     * broadcast passes the very same bytes for every recipient. */
+    void (*send)(void *peer, const uint8_t *frame, size_t len);
+    /* Close peer's connection with a WebSocket close code (RFC 6455 §7.4).
+     * The transport later calls hub_session_gone(). */
+    void (*close)(void *peer, uint16_t code, const char *reason);
+};
+
+struct hub_options {
+    int ping_interval;   /* ms between Engine.IO pings */
+    int ping_timeout;    /* ms to wait for the pong */
+    int connect_timeout; /* ms for a session to CONNECT to a namespace */
+    size_t max_payload;  /* bytes: largest message, attachments included */
+};
+
+/* A binary attachment. */
+struct hub_blob {
+    const uint8_t *data;
+    size_t len;
+};
+
+/* Event arguments: the JSON values, comma-separated, without brackets,
+ * exactly as they arrived (1,"2",{"3":[true]}); plus binary attachments
+ * that the JSON refers to as {"_placeholder":true,"num":i}. */
+struct hub_args {
+    const char *json;           /* "" for no arguments */
+    size_t len;                 /* bytes at json */
+    const struct hub_blob *bins;/* attachments, or NULL */
+    size_t nbins;               /* number of attachments */
+};
+
+/* One event as a handler sees it. */
+struct hub_event {
+    const char *name;     /* the event name, NUL-terminated */
+    struct hub_args args; /* its arguments */
+    int64_t ack_id;       /* the client asked for an ack with this id; -1: no */
+    bool acked;           /* hub_ack has answered it */
+};
+
+typedef void hub_handler(struct hub_socket *s, struct hub_event *ev, void *ud);
+typedef void hub_ack_cb(struct hub_socket *s, bool timed_out,
+                        const struct hub_args *reply, void *ud);
+
+/* Arguments from a NUL-terminated JSON list: hub_json("1,\"two\""). */
+struct hub_args hub_json(const char *json);
+
+/* ---- the hub and its namespaces ------------------------------------- */
+struct hub *hub_new(const struct hub_transport *t, const struct hub_options *o);
+void hub_free(struct hub *h);
+struct hub_nsp *hub_of(struct hub *h, const char *name);
+const char *hub_nsp_name(const struct hub_nsp *nsp);
+
+/* ---- handlers --------------------------------------------------------- */
+int hub_on(struct hub_nsp *nsp, const char *event, hub_handler *fn, void *ud);
+int hub_fire(struct hub_nsp *nsp, struct hub_socket *s, struct hub_event *ev);
+
+/* ---- emitting ------------------------------------------------------------ */
+void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a);
+void hub_emit_to(struct hub_nsp *nsp, const char *room,
+                 const struct hub_socket *except, const char *event,
+                 const struct hub_args *a);
+int hub_emit_ack(struct hub_socket *s, const char *event,
+                 const struct hub_args *a, int timeout_ms, hub_ack_cb *cb,
+                 void *ud);
+void hub_ack(struct hub_socket *s, struct hub_event *ev,
+             const struct hub_args *reply);
+
+/* ---- rooms ---------------------------------------------------------------- */
+int hub_join(struct hub_socket *s, const char *room);
+void hub_leave(struct hub_socket *s, const char *room);
+bool hub_in_room(const struct hub_socket *s, const char *room);
+size_t hub_room_size(struct hub_nsp *nsp, const char *room);
+struct hub_socket *const *hub_room_members(struct hub_nsp *nsp,
+                                           const char *room, size_t *n);
+size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
+                        size_t max);
+
+/* ---- sockets ---------------------------------------------------------- */
+const char *hub_socket_id(const struct hub_socket *s);
+struct hub_nsp *hub_socket_nsp(const struct hub_socket *s);
+void *hub_socket_data(const struct hub_socket *s);
+void hub_socket_set_data(struct hub_socket *s, void *data);
+void hub_disconnect(struct hub_socket *s);
+
+/* ---- the transport's side --------------------------------------------- */
+struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now);
+void hub_session_message(struct hub_session *ss, bool binary,
+                         const uint8_t *p, size_t n, int64_t now);
+void hub_session_gone(struct hub_session *ss, const char *reason);
+void hub_shutdown(struct hub *h);
+void hub_tick(struct hub *h, int64_t now);
+int hub_random_id(char out[21]);
+
+#endif
