@@ -1,5 +1,6 @@
 // browser.test.js -- a real browser (Chromium through playwright-core)
-// loads the page wshub serves and echoes through /echo.
+// against the pages wshub serves: the echo page, and the chat with two
+// people in it, their rooms, presence, typing, and a server restart.
 // SPDX-License-Identifier: MIT
 //
 // Skipped, with a message saying so, when /usr/bin/chromium is missing.
@@ -16,6 +17,7 @@ const haveChromium = fs.existsSync(CHROMIUM);
 if (!haveChromium) {
   console.log(`# SKIPPING browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
 }
+const skip = !haveChromium && 'no Chromium';
 
 async function launch() {
   const { chromium } = require('playwright-core');
@@ -26,34 +28,40 @@ async function launch() {
   });
 }
 
-test('Chromium loads / and echoes through /echo', { skip: !haveChromium && 'no Chromium' }, async (t) => {
+// A new page whose console errors and uncaught exceptions are collected.
+async function page(browser, errors) {
+  const p = await browser.newPage();
+  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  p.on('pageerror', (e) => errors.push(String(e)));
+  return p;
+}
+
+test('Chromium echoes through /echo', { skip }, async (t) => {
   const server = await startServer();
   const browser = await launch();
   t.after(async () => { await browser.close(); await server.stop(); });
-  const page = await browser.newPage();
   const errors = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  page.on('pageerror', (e) => errors.push(String(e)));
+  const p = await page(browser, errors);
 
-  await page.goto(server.url + '/');
-  await page.waitForSelector('#status.open', { timeout: 10000 });
-  await page.fill('#text', 'hello from Chromium ✓');
-  await page.click('#go');
-  const echoed = page.locator('li.in', { hasText: 'hello from Chromium ✓' });
-  await echoed.waitFor({ timeout: 10000 });
+  await p.goto(server.url + '/echo.html');
+  await p.waitForSelector('#status.open', { timeout: 10000 });
+  await p.fill('#text', 'hello from Chromium ✓');
+  await p.click('#go');
+  await p.locator('li.in', { hasText: 'hello from Chromium ✓' }).waitFor({ timeout: 10000 });
 
-  // The page's own WebSocket API, too: binary and a 70 KB text.
-  const result = await page.evaluate(async () => {
+  // The page at / opens its own WebSocket to /echo: binary and 70 KB text.
+  await p.goto(server.url + '/');
+  const result = await p.evaluate(async () => {
     const ws = new WebSocket(`ws://${location.host}/echo`);
     ws.binaryType = 'arraybuffer';
     await new Promise((r) => { ws.onopen = r; });
     const next = () => new Promise((r) => { ws.onmessage = (e) => r(e.data); });
-    let p = next();
+    let got = next();
     ws.send(new Uint8Array([1, 2, 3, 250]));
-    const bin = Array.from(new Uint8Array(await p));
-    p = next();
+    const bin = Array.from(new Uint8Array(await got));
+    got = next();
     ws.send('x'.repeat(70000));
-    const big = (await p).length;
+    const big = (await got).length;
     const closed = new Promise((r) => { ws.onclose = (e) => r(e.code); });
     ws.close(1000);
     return { bin, big, code: await closed };
@@ -62,4 +70,101 @@ test('Chromium loads / and echoes through /echo', { skip: !haveChromium && 'no C
   assert.strictEqual(result.big, 70000);
   assert.strictEqual(result.code, 1000);
   assert.deepStrictEqual(errors, []);
+});
+
+// Open the chat and set a nickname.
+async function enter(browser, url, name, errors) {
+  const p = await page(browser, errors);
+  await p.goto(url + '/');
+  await p.waitForSelector('#banner.connected', { timeout: 10000 });
+  await p.locator('#members li.me').waitFor({ timeout: 10000 });
+  await p.fill('#nick', name);
+  await p.click('#nick-save');
+  await p.locator('#members li.me', { hasText: name }).waitFor({ timeout: 10000 }).catch(() => {});
+  return p;
+}
+
+async function say(p, text) {
+  await p.fill('#text', text);
+  await p.click('#send');
+}
+
+test('two people chat in general and in a second room', { skip }, async (t) => {
+  const server = await startServer();
+  const browser = await launch();
+  t.after(async () => { await browser.close(); await server.stop(); });
+  const errors = [];
+  const alice = await enter(browser, server.url, 'Alice', errors);
+  const bob = await enter(browser, server.url, 'Bob', errors);
+
+  // general: Bob sees Alice's message with her name; Alice gets her tick.
+  await say(alice, 'hello from Alice');
+  const onBob = bob.locator('.msg', { hasText: 'hello from Alice' });
+  await onBob.waitFor({ timeout: 10000 });
+  assert.strictEqual(await onBob.locator('.who').textContent(), 'Alice');
+  assert.match(await onBob.locator('.meta').textContent(), /\d\d:\d\d/);
+  await alice.locator('.msg', { hasText: 'hello from Alice' }).locator('.tick').waitFor({ timeout: 10000 });
+
+  // Presence: each sees the other in the member list.
+  await bob.locator('#members li', { hasText: 'Alice' }).waitFor({ timeout: 10000 });
+  await alice.locator('#members li', { hasText: 'Bob' }).waitFor({ timeout: 10000 });
+
+  // A second room: Alice creates it, Bob joins from the room list.
+  await alice.fill('#new-room', 'blue');
+  await alice.click('#create');
+  await alice.locator('#room-title', { hasText: '#blue' }).waitFor({ timeout: 10000 });
+  await bob.locator('#rooms li[data-room="blue"] button', { hasText: 'Join' }).click({ timeout: 10000 });
+  await bob.locator('#room-title', { hasText: '#blue' }).waitFor({ timeout: 10000 });
+  await alice.locator('.msg.system', { hasText: 'Bob joined' }).waitFor({ timeout: 10000 });
+
+  // Typing shows on the other page.
+  await bob.type('#text', 'hm');
+  await alice.locator('#typing', { hasText: 'Bob is typing…' }).waitFor({ timeout: 10000 });
+  await bob.fill('#text', '');
+
+  await say(alice, 'only in blue');
+  await bob.locator('.msg', { hasText: 'only in blue' }).waitFor({ timeout: 10000 });
+  // Not in general.
+  await bob.locator('#rooms li[data-room="general"] .name').click();
+  await bob.locator('#room-title', { hasText: '#general' }).waitFor();
+  assert.strictEqual(await bob.locator('.msg', { hasText: 'only in blue' }).count(), 0);
+
+  // Leaving: Alice sees Bob go.
+  await bob.locator('#rooms li[data-room="blue"] button', { hasText: 'Leave' }).click();
+  await alice.locator('.msg.system', { hasText: 'Bob left' }).waitFor({ timeout: 10000 });
+
+  // The wire panel shows the packets.
+  await alice.click('#wire summary');
+  await alice.locator('#wire-log li', { hasText: '["room-message",{"room":"blue"' }).first().waitFor({ timeout: 10000 });
+
+  // It still fits a phone.
+  await bob.setViewportSize({ width: 375, height: 740 });
+  const overflow = await bob.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone`);
+
+  assert.deepStrictEqual(errors, []);
+});
+
+test('after a server restart the page says reconnecting, then works again', { skip }, async (t) => {
+  let server = await startServer();
+  const port = server.port;
+  const browser = await launch();
+  t.after(async () => { await browser.close(); await server.stop(); });
+  const errors = [];
+  const alice = await enter(browser, server.url, 'Alice', errors);
+  await server.stop();
+  await alice.locator('#banner.reconnecting').waitFor({ timeout: 10000 });
+  await alice.locator('#banner', { hasText: /reconnecting \(attempt \d+\)/ }).waitFor({ timeout: 10000 });
+
+  server = await startServer(['--port', String(port)]);
+  await alice.locator('#banner.connected').waitFor({ timeout: 15000 });
+  const bob = await enter(browser, server.url, 'Bob', errors);
+  await say(alice, 'back online');
+  await bob.locator('.msg', { hasText: 'back online' }).waitFor({ timeout: 10000 });
+  await alice.locator('.msg', { hasText: 'back online' }).locator('.tick').waitFor({ timeout: 10000 });
+
+  // While the server was down, Chromium itself logs each refused
+  // WebSocket; those are expected. Nothing else may appear.
+  const unexpected = errors.filter((e) => !/WebSocket connection to .* failed/.test(e));
+  assert.deepStrictEqual(unexpected, []);
 });
