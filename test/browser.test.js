@@ -168,3 +168,69 @@ test('after a server restart the page says reconnecting, then works again', { sk
   const unexpected = errors.filter((e) => !/WebSocket connection to .* failed/.test(e));
   assert.deepStrictEqual(unexpected, []);
 });
+
+test('the served /socket.io/socket.io.js speaks to the echo app', { skip }, async (t) => {
+  const server = await startServer(['--app', 'echo', '--ping-interval', '300', '--ping-timeout', '200']);
+  const browser = await launch();
+  t.after(async () => { await browser.close(); await server.stop(); });
+  const errors = [];
+  const p = await page(browser, errors);
+  await p.goto(server.url + '/echo.html');
+  await p.addScriptTag({ url: '/socket.io/socket.io.js' });
+  const r = await p.evaluate(async () => {
+    const once = (s, ev) => new Promise((res) => s.once(ev, (...a) => res(a)));
+    const socket = io({ auth: { token: 't1' }, reconnectionDelay: 100 });
+    const [auth] = await once(socket, 'auth');
+    const out = { auth, id: socket.id, connected: socket.connected };
+    // An event and its echo, with binary inside.
+    socket.emit('message', 'bin', new Uint8Array([5, 6, 7]), { deep: [new Uint8Array([8]).buffer] });
+    const [label, bin, obj] = await once(socket, 'message-back');
+    out.echo = [label, Array.from(new Uint8Array(bin)), Array.from(new Uint8Array(obj.deep[0]))];
+    // Acks: plain, and with timeout(ms) giving (err, ...reply).
+    out.ack = await new Promise((res) => socket.emit('message-with-ack', 1, 'two', (...a) => res(a)));
+    out.timed = await new Promise((res) => socket.timeout(1000).emit('message-with-ack', 'x', (err, v) => res([err, v])));
+    out.timeout = await new Promise((res) => socket.timeout(200).emit('nobody-acks-this', (err) => res(err && err.message)));
+    // The server asks, the page answers.
+    socket.once('ask', (q, cb) => cb(q + '!'));
+    socket.emit('ask-me', 'hey');
+    out.answer = (await once(socket, 'answer'))[0];
+    // Namespaces: /custom on the same WebSocket, /nope refused.
+    const custom = io('/custom');
+    out.customAuth = (await once(custom, 'auth'))[0];
+    const nope = io('/nope');
+    out.refused = (await once(nope, 'connect_error'))[0].message;
+    // Several ping cycles pass without a disconnect.
+    let pings = 0;
+    let dropped = false;
+    socket.on('disconnect', () => { dropped = true; });
+    await new Promise((res) => socket.io.on('wire', (dir, d) => { if (dir === 'in' && d === '2' && ++pings === 3) res(); }));
+    out.afterPings = socket.connected && !dropped;
+    // Emits made while disconnected are sent once connected again.
+    socket.disconnect();
+    out.afterDisconnect = socket.connected;
+    socket.emit('message', 'buffered');
+    socket.connect();
+    out.buffered = (await once(socket, 'message-back'))[0];
+    // The server ends the namespace: reason "io server disconnect".
+    const why = once(socket, 'disconnect');
+    socket.emit('kick-me');
+    out.kicked = (await why)[0];
+    custom.disconnect();
+    return out;
+  });
+  assert.deepStrictEqual(r.auth, { token: 't1' });
+  assert.match(r.id, /^[A-Za-z0-9_-]{20}$/);
+  assert.strictEqual(r.connected, true);
+  assert.deepStrictEqual(r.echo, ['bin', [5, 6, 7], [8]]);
+  assert.deepStrictEqual(r.ack, [1, 'two']);
+  assert.deepStrictEqual(r.timed, [null, 'x']);
+  assert.strictEqual(r.timeout, 'operation has timed out');
+  assert.strictEqual(r.answer, 'hey!');
+  assert.deepStrictEqual(r.customAuth, {});
+  assert.strictEqual(r.refused, 'Invalid namespace');
+  assert.strictEqual(r.afterPings, true);
+  assert.strictEqual(r.afterDisconnect, false);
+  assert.strictEqual(r.buffered, 'buffered');
+  assert.strictEqual(r.kicked, 'io server disconnect');
+  assert.deepStrictEqual(errors, []);
+});
