@@ -70,20 +70,6 @@ static struct chat_user *user_of(struct hub_socket *s)
     return hub_socket_data(s);
 }
 
-/* Answer the event's ack with {"error":why}, if it asked for one. */
-static void fail(struct hub_socket *s, struct hub_event *ev, const char *why)
-{
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"error\":");
-    jb_str(&jb, why, strlen(why));
-    jb_lit(&jb, "}");
-    if (!jb.oom) {
-        struct hub_args a = {jb.p, jb.len, NULL, 0};
-        hub_ack(s, ev, &a);
-    }
-    jb_free(&jb);
-}
-
 /* Answer the ack with ready-made JSON, then free it. */
 static void reply(struct hub_socket *s, struct hub_event *ev, struct jbuf *jb)
 {
@@ -92,6 +78,36 @@ static void reply(struct hub_socket *s, struct hub_event *ev, struct jbuf *jb)
         hub_ack(s, ev, &a);
     }
     jb_free(jb);
+}
+
+/* Answer the ack with {"key":"value"}. */
+static void reply_one(struct hub_socket *s, struct hub_event *ev,
+                      const char *key, const char *value)
+{
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{");
+    jb_str(&jb, key, strlen(key));
+    jb_lit(&jb, ":");
+    jb_str(&jb, value, strlen(value));
+    jb_lit(&jb, "}");
+    reply(s, ev, &jb);
+}
+
+/* Answer the event's ack with {"error":why}, if it asked for one. */
+static void fail(struct hub_socket *s, struct hub_event *ev, const char *why)
+{
+    reply_one(s, ev, "error", why);
+}
+
+/* Write "userId":"...","name":"..." for the user behind s. */
+static void jb_user(struct jbuf *jb, struct hub_socket *s)
+{
+    const char *id = hub_socket_id(s);
+    const struct chat_user *u = hub_socket_data(s);
+    jb_lit(jb, "\"userId\":");
+    jb_str(jb, id, strlen(id));
+    jb_lit(jb, ",\"name\":");
+    jb_str(jb, u->name, strlen(u->name));
 }
 
 /* The first argument of an event, or an empty span if it has none. */
@@ -232,13 +248,10 @@ static void presence(struct chat *c, const char *room, struct hub_socket *s,
                      const char *action, struct hub_socket *except)
 {
     struct jbuf jb = {0};
-    const char *name = user_of(s)->name;
     jb_lit(&jb, "{\"room\":");
     jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",\"userId\":");
-    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
-    jb_lit(&jb, ",\"name\":");
-    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, ",");
+    jb_user(&jb, s);
     jb_lit(&jb, ",\"action\":");
     jb_str(&jb, action, strlen(action));
     jb_lit(&jb, "}");
@@ -316,16 +329,13 @@ static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
     char ts[32];
     iso_now(ts);
     long long id = ++c->next_id;
-    const char *name = user_of(s)->name;
     struct jbuf jb = {0};
     jb_lit(&jb, "{\"id\":");
     jb_int(&jb, id);
     jb_lit(&jb, ",\"text\":");
     jb_str(&jb, text, strlen(text));
-    jb_lit(&jb, ",\"userId\":");
-    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
-    jb_lit(&jb, ",\"name\":");
-    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, ",");
+    jb_user(&jb, s);
     jb_lit(&jb, ",\"room\":");
     jb_str(&jb, room, strlen(room));
     jb_lit(&jb, ",\"timestamp\":");
@@ -426,10 +436,8 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
         if (!first)
             jb_raw(&jb, ",", 1);
         first = false;
-        jb_lit(&jb, "{\"userId\":");
-        jb_str(&jb, hub_socket_id(m[i]), strlen(hub_socket_id(m[i])));
-        jb_lit(&jb, ",\"name\":");
-        jb_str(&jb, u->name, strlen(u->name));
+        jb_lit(&jb, "{");
+        jb_user(&jb, m[i]);
         jb_lit(&jb, "}");
     }
     jb_lit(&jb, "],\"history\":[");
@@ -458,11 +466,7 @@ static void on_leave(struct hub_socket *s, struct hub_event *ev, void *ud)
     presence(c, room, s, "leave", NULL);
     hub_leave(s, room);
     room_forget_if_empty(c, room);
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"room\":");
-    jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, "}");
-    reply(s, ev, &jb);
+    reply_one(s, ev, "room", room);
 }
 
 /* nick name: rename, and tell every room the user is in. */
@@ -482,11 +486,7 @@ static void on_nick(struct hub_socket *s, struct hub_event *ev, void *ud)
     size_t n = joined_rooms(s, rooms, CHAT_MAX_JOINED + 1);
     for (size_t i = 0; i < n; i++)
         presence(c, rooms[i], s, "rename", NULL);
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"name\":");
-    jb_str(&jb, name, strlen(name));
-    jb_lit(&jb, "}");
-    reply(s, ev, &jb);
+    reply_one(s, ev, "name", name);
 }
 
 /* typing {room, typing}: to the others in the room; no ack. */
@@ -504,14 +504,11 @@ static void on_typing(struct hub_socket *s, struct hub_event *ev, void *ud)
     }
     bool typing = json_get(arg, alen, "typing", &v, &vlen) == 0 &&
                   json_type_of(v, vlen) == JSON_TRUE;
-    const char *name = user_of(s)->name;
     struct jbuf jb = {0};
     jb_lit(&jb, "{\"room\":");
     jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",\"userId\":");
-    jb_str(&jb, hub_socket_id(s), strlen(hub_socket_id(s)));
-    jb_lit(&jb, ",\"name\":");
-    jb_str(&jb, name, strlen(name));
+    jb_lit(&jb, ",");
+    jb_user(&jb, s);
     jb_lit(&jb, typing ? ",\"typing\":true}" : ",\"typing\":false}");
     if (!jb.oom) {
         struct hub_args a = {jb.p, jb.len, NULL, 0};
