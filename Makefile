@@ -66,7 +66,7 @@ integration: wshub test/node_modules/.package-lock.json
 
 asan: $(addprefix build/asan/,$(UNITS)) build/asan/wshub test/node_modules/.package-lock.json
 	@for t in $(addprefix build/asan/,$(UNITS)); do ./$$t || exit 1; done
-	cd test && WSHUB_BIN=../build/asan/wshub ASAN_OPTIONS=detect_leaks=1 \
+	cd test && WSHUB_BIN=../build/asan/wshub WSHUB_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 	  node --test --test-concurrency=2 *.test.js
 
 test: unit integration asan

@@ -64,7 +64,8 @@
 #define ACCEPT_BACKOFF_MS 100    /* pause accepting after EMFILE/ENFILE */
 #define TICK_MS 50               /* how often deadlines are checked */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
-#define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued */
+#define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued, or
+                                  * half of --max-buffered if that is less */
 #define FILE_CHUNK (64 * 1024)   /* bytes of a file queued at a time */
 #define BUF_KEEP (64 * 1024)     /* an empty buffer bigger than this is freed */
 #define TRACE_PREVIEW 80         /* payload bytes shown per frame by --trace */
@@ -80,6 +81,7 @@ struct options {
     bool trace;            /* print handshakes and frames on stdout */
     size_t max_message;    /* bytes; a bigger message closes with 1009 */
     size_t max_conns;      /* open connections; one more gets 503 */
+    size_t max_buffered;   /* bytes others may queue to one client */
     const char *origins;   /* --origin list; NULL: same host only */
     int ping_interval;     /* ms between our pings on an idle WebSocket */
     int ping_timeout;      /* ms to wait for the pong */
@@ -96,6 +98,7 @@ static const struct options default_options = {
     .trace = false,
     .max_message = 1000000,
     .max_conns = 10000,
+    .max_buffered = 4 << 20,
     .origins = NULL,
     .ping_interval = 25000,
     .ping_timeout = 20000,
@@ -226,6 +229,8 @@ static struct {
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
     struct hub *hub;         /* the event hub behind /socket.io/ */
     struct chat *chat;       /* the chat application, with --app chat */
+    size_t high_water;       /* bytes queued to a client before we stop
+                              * reading its requests */
     uint8_t rbuf[READ_CHUNK];/* every read lands here first */
 } srv;
 
@@ -257,8 +262,11 @@ static void conn_kill(struct conn *c, const char *why)
         return;
     if (why)
         c->why = why;
-    conn_log(c, "close %s %d %s", c->path[0] ? c->path : "-", c->status,
-             c->why ? c->why : "");
+    /* After our Close, the code and reason are the ones we sent; say so
+     * if the peer never answered it. */
+    conn_log(c, "close %s %d %s%s", c->path[0] ? c->path : "-", c->status,
+             c->why ? c->why : "",
+             c->state == CONN_WS_CLOSING ? " (no Close reply)" : "");
     close(c->fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -826,7 +834,7 @@ static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
 {
     size_t used = 0;
     while ((c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) &&
-           c->out.len < OUT_HIGH_WATER) {
+           c->out.len < srv.high_water) {
         struct ws_rx_event ev;
         size_t n;
         enum ws_rx_kind k = ws_rx_next(&c->rx, data + used, len - used, &n, &ev);
@@ -888,7 +896,7 @@ static void conn_process(struct conn *c, size_t len)
         conn_kill(c, "out of memory");
         return;
     }
-    c->paused = c->out.len >= OUT_HIGH_WATER || c->file_fd >= 0;
+    c->paused = c->out.len >= srv.high_water || c->file_fd >= 0;
 }
 
 /* Move the bytes held in c->in to the front of srv.rbuf. Returns how many. */
@@ -915,7 +923,7 @@ static void conn_read(struct conn *c)
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
-        if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) {
+        if (c->state == CONN_WS_OPEN) {
             c->status = WS_CLOSE_ABNORMAL;
             c->why = n == 0 ? "peer closed TCP without a Close frame"
                             : "read error";
@@ -966,7 +974,7 @@ static void conn_update(struct conn *c)
     conn_write(c);
     if (c->state == CONN_DEAD)
         return;
-    if (c->paused && c->out.len < OUT_HIGH_WATER && c->file_fd < 0) {
+    if (c->paused && c->out.len < srv.high_water && c->file_fd < 0) {
         c->paused = false;
         conn_process(c, conn_take_held(c));
         conn_write(c);
@@ -974,7 +982,7 @@ static void conn_update(struct conn *c)
             return;
     }
     short ev = 0;
-    if (c->out.len < OUT_HIGH_WATER && c->file_fd < 0)
+    if (c->out.len < srv.high_water && c->file_fd < 0)
         ev |= POLLIN;
     if (c->out.len > 0)
         ev |= POLLOUT;
@@ -993,6 +1001,18 @@ static void transport_send(void *peer, const uint8_t *frame, size_t len)
     struct conn *c = peer;
     if (c->state != CONN_WS_OPEN)
         return;
+    /* --max-buffered: a client that does not read cannot make us hold
+     * broadcasts for it forever. Past the cap it gets no more frames but
+     * a Close 1008, queued behind what it has not read; if it never reads
+     * that either, --close-timeout drops TCP. Its own requests cannot
+     * reach the cap: we stop reading from a client while OUT_HIGH_WATER
+     * of replies wait. One frame bigger than the cap may still go to a
+     * client whose queue is empty. */
+    if (c->out.len > 0 && c->out.len + len > srv.opt.max_buffered) {
+        ws_start_close(c, WS_CLOSE_POLICY, "output over --max-buffered");
+        srv.pfds[c->slot].events |= POLLOUT;
+        return;
+    }
     if (srv.opt.trace) {
         struct ws_header h;
         if (ws_parse_header(frame, len, &h) > 0)
@@ -1130,7 +1150,7 @@ static void conn_timeout(struct conn *c, int64_t now)
         }
         break;
     case CONN_WS_CLOSING:
-        conn_kill(c, "no Close reply in time (--close-timeout)");
+        conn_kill(c, NULL); /* logged with "(no Close reply)" */
         break;
     case CONN_DRAINING:
         conn_kill(c, NULL);
@@ -1304,6 +1324,8 @@ static void usage(FILE *f)
         "  --trace               print handshakes and frames, decoded\n"
         "  --max-message BYTES   largest message; bigger closes 1009 (1000000)\n"
         "  --max-conns N         concurrent connections; more get 503 (10000)\n"
+        "  --max-buffered BYTES  output others may queue to one client; past\n"
+        "                        it the client is closed with 1008 (4194304)\n"
         "  --origin LIST         extra allowed Origins, comma-separated, or '*'\n"
         "                        (default: only the server's own Host)\n"
         "  --ping-interval MS    ping an open WebSocket (or Socket.IO session)\n"
@@ -1339,7 +1361,7 @@ static int parse_num(const char *flag, const char *s, long long lo,
  * answered, -1 on a bad flag. */
 static int parse_args(int argc, char **argv, struct options *opt)
 {
-    enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS,
+    enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS, O_MAXBUF,
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
            O_HELP, O_VERSION };
     static const struct option longopts[] = {
@@ -1349,6 +1371,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
         {"trace", no_argument, NULL, O_TRACE},
         {"max-message", required_argument, NULL, O_MAXMSG},
         {"max-conns", required_argument, NULL, O_MAXCONNS},
+        {"max-buffered", required_argument, NULL, O_MAXBUF},
         {"origin", required_argument, NULL, O_ORIGIN},
         {"ping-interval", required_argument, NULL, O_PINGI},
         {"ping-timeout", required_argument, NULL, O_PINGT},
@@ -1380,6 +1403,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
         case O_MAXCONNS:
             if (parse_num("--max-conns", optarg, 1, 1000000, &v)) return -1;
             opt->max_conns = (size_t)v;
+            break;
+        case O_MAXBUF:
+            if (parse_num("--max-buffered", optarg, 1024, 1LL << 40, &v)) return -1;
+            opt->max_buffered = (size_t)v;
             break;
         case O_PINGI:
             if (parse_num("--ping-interval", optarg, 1, INT_MAX / 2, &v)) return -1;
@@ -1440,6 +1467,12 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
+
+    /* A client's own replies stop its reading at half the cap, so only
+     * what others send it can push it over --max-buffered. */
+    srv.high_water = OUT_HIGH_WATER;
+    if (srv.high_water > srv.opt.max_buffered / 2)
+        srv.high_water = srv.opt.max_buffered / 2;
 
     struct hub_options ho = {
         .ping_interval = srv.opt.ping_interval,

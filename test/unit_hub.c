@@ -768,6 +768,37 @@ TEST(chat_history_keeps_the_last_50)
     hub_free(h);
 }
 
+static int cmp_id(const void *a, const void *b)
+{
+    return memcmp(a, b, 20);
+}
+
+TEST(ten_thousand_session_ids_are_distinct)
+{
+    enum { N = 10000 };
+    char (*ids)[21] = malloc(N * sizeof *ids);
+    int failed = 0;
+    for (int i = 0; i < N; i++)
+        failed += hub_random_id(ids[i]) != 0;
+    CHECK_EQ_INT(failed, 0);
+    qsort(ids, N, sizeof *ids, cmp_id);
+    int dups = 0;
+    for (int i = 1; i < N; i++)
+        dups += memcmp(ids[i - 1], ids[i], 20) == 0;
+    CHECK_EQ_INT(dups, 0);
+    /* And every character is base64url: 120 random bits in 20 chars. */
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        for (int k = 0; k < 20; k++) {
+            char c = ids[i][k];
+            bad += !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                     (c >= '0' && c <= '9') || c == '-' || c == '_');
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(ids);
+}
+
 int main(void)
 {
     RUN(open_packet_has_exactly_the_five_keys);
@@ -788,5 +819,6 @@ int main(void)
     RUN(chat_bad_input_gets_an_error_ack_and_no_broadcast);
     RUN(chat_rooms_presence_typing_and_history);
     RUN(chat_history_keeps_the_last_50);
+    RUN(ten_thousand_session_ids_are_distinct);
     return check_summary("unit_hub");
 }
