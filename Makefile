@@ -11,7 +11,7 @@ SRC     := server.c $(LIB) build/client_js.c
 HDR     := ws.h http.h json.h sio.h hub.h apps.h
 UNITS   := unit_ws unit_http unit_json unit_hub
 
-.PHONY: all run test unit integration asan clean help
+.PHONY: all run test unit integration asan valgrind fuzz fuzz-ci clean help
 
 all: wshub
 
@@ -37,6 +37,8 @@ help:
 	@echo "make run      build, then serve www/ on http://localhost:8080"
 	@echo "make test     unit tests, integration tests, and both again under ASan+UBSan"
 	@echo "make asan     only the sanitizer run"
+	@echo "make valgrind one integration run with the server under valgrind"
+	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 300)"
 	@echo "make clean    remove what the build made"
 
 # ---- tests -----------------------------------------------------------------
@@ -69,7 +71,47 @@ asan: $(addprefix build/asan/,$(UNITS)) build/asan/wshub test/node_modules/.pack
 	cd test && WSHUB_BIN=../build/asan/wshub WSHUB_SANITIZED=1 ASAN_OPTIONS=detect_leaks=1 \
 	  node --test --test-concurrency=2 *.test.js
 
-test: unit integration asan
+# ---- valgrind: the server under memcheck for one integration run -----------
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect
+
+valgrind: wshub test/node_modules/.package-lock.json
+	cd test && WSHUB_WRAP="$(VALGRIND)" WSHUB_BIN=../wshub WSHUB_SANITIZED=1 \
+	  node --test --test-concurrency=1 echo.test.js socketio.test.js
+
+# ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
+# Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
+# build/fuzz/NAME-new, so the repository only changes when we decide.
+FUZZERS      := http ws json sio
+FUZZ_SECONDS ?= 300
+FUZZ_CI      ?= 30
+FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+
+build/fuzz/%: test/fuzz/fuzz_%.c $(LIB) $(HDR)
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz: $(addprefix build/fuzz/,$(FUZZERS))
+	@for f in $(FUZZERS); do mkdir -p build/fuzz/$$f-new; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$f- build/fuzz/$$f-new test/fuzz/corpus/$$f \
+	    || exit 1; done
+
+# What CI runs: every harness over its whole corpus, then a short fresh run.
+# A crash fails the build and leaves its input in build/fuzz/NAME-crash-*.
+fuzz-ci: $(addprefix build/fuzz/,$(FUZZERS))
+	@for f in $(FUZZERS); do \
+	  log=build/fuzz/$$f.log; \
+	  ./build/fuzz/$$f -runs=0 -artifact_prefix=build/fuzz/$$f- \
+	    test/fuzz/corpus/$$f > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
+	  rm -rf build/fuzz/$$f-ci; mkdir -p build/fuzz/$$f-ci; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_CI) -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/$$f- build/fuzz/$$f-ci test/fuzz/corpus/$$f \
+	    > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
+	  echo "fuzz $$f: corpus clean, then $$(grep -o 'number_of_executed_units: [0-9]*' $$log | grep -o '[0-9]*$$') fresh runs in $(FUZZ_CI) s, no crash"; \
+	done
+
+test: unit integration asan valgrind fuzz-ci
 
 clean:
 	rm -rf wshub build

@@ -66,6 +66,8 @@ class Lines {
 // another command (e.g. ['sh', '-c', 'ulimit -n 32; exec "$0" "$@"']).
 async function startServer(args = [], opts = {}) {
   const argv = ['--port', '0', ...args];
+  // $WSHUB_WRAP runs every server under a tool, e.g. valgrind.
+  if (!opts.prefix && process.env.WSHUB_WRAP) opts = { ...opts, prefix: process.env.WSHUB_WRAP.split(/\s+/) };
   const cmd = opts.prefix ? opts.prefix[0] : BIN;
   const cmdArgs = opts.prefix ? [...opts.prefix.slice(1), BIN, ...argv] : argv;
   const proc = spawn(cmd, cmdArgs, { cwd: opts.cwd || REPO, stdio: ['ignore', 'pipe', 'pipe'] });
