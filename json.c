@@ -475,8 +475,10 @@ int json_array_next(const char *arr, size_t n, size_t *pos, const char **val,
     return 1;
 }
 
-/* Read p[0..n) as a whole non-negative integer no larger than max, with
- * no sign, fraction or exponent. Returns 0 and sets *out, or -1. */
+/* Read p[0..n) as a whole non-negative integer no larger than max (which
+ * must be >= 0), with no sign, fraction or exponent. Returns 0 and sets
+ * *out, or -1. The bound is checked before each step, so 19 nines cannot
+ * overflow on the way (a fuzzer found that they did). */
 int json_int(const char *p, size_t n, int64_t max, int64_t *out)
 {
     if (n == 0 || n > 19 || (n > 1 && p[0] == '0'))
@@ -485,10 +487,11 @@ int json_int(const char *p, size_t n, int64_t max, int64_t *out)
     for (size_t i = 0; i < n; i++) {
         if (p[i] < '0' || p[i] > '9')
             return -1;
-        v = v * 10 + (p[i] - '0');
+        int digit = p[i] - '0';
+        if (v > (max - digit) / 10) /* v * 10 + digit would pass max */
+            return -1;
+        v = v * 10 + digit;
     }
-    if (v > max)
-        return -1;
     *out = v;
     return 0;
 }

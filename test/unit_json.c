@@ -154,6 +154,11 @@ TEST(integers_at_their_bounds)
     CHECK(v == SIO_MAX_ACK_ID);
     CHECK_EQ_INT(json_int("9007199254740992", 16, SIO_MAX_ACK_ID, &v), -1);
     CHECK_EQ_INT(json_int("99999999999999999999", 20, SIO_MAX_ACK_ID, &v), -1);
+    CHECK_EQ_INT(json_int("9999999999999999999", 19, INT64_MAX, &v), -1);
+    CHECK_EQ_INT(json_int("9223372036854775807", 19, INT64_MAX, &v), 0);
+    CHECK(v == INT64_MAX);
+    CHECK_EQ_INT(json_int("100", 3, 100, &v), 0);
+    CHECK_EQ_INT(json_int("101", 3, 100, &v), -1);
     CHECK_EQ_INT(json_int("01", 2, 100, &v), -1);
     CHECK_EQ_INT(json_int("-1", 2, 100, &v), -1);
     CHECK_EQ_INT(json_int("", 0, 100, &v), -1);
@@ -246,6 +251,7 @@ TEST(refuses_malformed_packets)
         "51-[\"x\",{\"_placeholder\":true,\"num\":-1}]",
         "51-[\"x\",{\"_placeholder\":true,\"num\":\"0\"}]",
         "2[\"x\",{\"_placeholder\":true,\"num\":0}]",
+        "51-[\"x\",{\"_placeholder\":true,\"num\":9999999999999999999}]",
         "3[\"x\"]", "29007199254740992[\"x\"]", "299999999999999999999[\"x\"]",
         "0[1]", "0\"tok\"", "012", "1[\"x\"]",
     };
