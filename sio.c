@@ -24,10 +24,14 @@
 #include <string.h>
 
 /* Event names the client may not emit: socket.io reserves them for its
- * own lifecycle (socket.io's RESERVED_EVENTS). */
+ * own lifecycle (socket.io's RESERVED_EVENTS), and wshub adds
+ * "connection", which its hub fires through the same handler table as
+ * client events: a client that could emit it would run the application's
+ * connection handler a second time (the Socket.IO fuzzer found that the
+ * chat then leaked its first user record). */
 static const char *const reserved_events[] = {
     "connect", "connect_error", "disconnect", "disconnecting",
-    "newListener", "removeListener",
+    "newListener", "removeListener", "connection",
 };
 
 static int bad(const char **why, const char *reason)

@@ -94,7 +94,7 @@ const sioRows = [
   ['42abc[...]', ['42abc["message"]'], 1008],
   ['a non-array EVENT payload', ['42"message"'], 1008],
   ['an empty event name', ['42[""]'], 1008],
-  ...['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']
+  ...['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener', 'connection']
     .map((n) => [`reserved event name ${n}`, [`42["${n}"]`], 1008]),
   ['10 attachments (the limit)', [`4510-["message",${placeholders(10)}]`, ...Array(10).fill(Buffer.from('b'))], 'echo'],
   ['11 attachments', [`4511-["message",${placeholders(11)}]`], 1008],

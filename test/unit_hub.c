@@ -524,6 +524,7 @@ TEST(malformed_packets_close_the_session)
         "4abc", "42{}", "42abc[\"x\"]", "42\"x\"", "42[]", "42[\"\"]", "42[1]",
         "42[\"connect\"]", "42[\"disconnect\"]", "42[\"newListener\"]",
         "42[\"removeListener\"]", "42[\"connect_error\"]", "42[\"disconnecting\"]",
+        "42[\"connection\"]",
         "2", "0", "5", "x", "", "4511-[\"x\"]",
         "451-[\"x\",{\"_placeholder\":true,\"num\":1}]",
         "451-[\"x\",{\"_placeholder\":true,\"num\":-1}]",

@@ -271,7 +271,7 @@ TEST(refuses_bad_event_names)
     static const char *const bad[] = {
         "2[]", "2[1]", "2[\"\"]", "2[null]", "2[\"connect\"]",
         "2[\"connect_error\"]", "2[\"disconnect\"]", "2[\"disconnecting\"]",
-        "2[\"newListener\"]", "2[\"removeListener\"]",
+        "2[\"newListener\"]", "2[\"removeListener\"]", "2[\"connection\"]",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct sio_packet p;

@@ -1,0 +1,689 @@
+/* wsload.c -- a WebSocket and Socket.IO load generator for wshub's benchmark
+ * SPDX-License-Identifier: MIT
+ *
+ * One thread, non-blocking sockets, one poll() loop, speaking RFC 6455 as
+ * a client (masked frames, §5.3) with wshub's own ws.c for framing. Three
+ * modes:
+ *
+ *   echo    N connections to a WebSocket echo endpoint, each keeping D
+ *           messages of S bytes in flight. Every echo is checked byte for
+ *           byte. Reports messages/s and round-trip p50/p99.
+ *   fanout  N Socket.IO receivers in the chat, plus one sender that emits
+ *           "message" {text:"<seq> <ns>"} at a steady rate. Reports
+ *           deliveries/s, delivery latency p50/p99, and checks that every
+ *           receiver got every message, in order.
+ *   idle    N connections (WebSocket, or Socket.IO sessions with --sio),
+ *           opened and held; reports the server's RSS growth per
+ *           connection, read from /proc/PID/status.
+ *
+ * Every mode reports its own CPU time and the server's (from
+ * /proc/PID/schedstat, in ns) over the measured window, and the server's
+ * CPU per message, which stays meaningful when this tool is the
+ * bottleneck. The last line printed is "key=value ..." for bench/run.js.
+ *
+ * Simplifications: the masking key comes from a fast PRNG, not a CSPRNG
+ * (RFC 6455 §10.3 asks unpredictability of browsers, not of a benchmark);
+ * Socket.IO packets are matched by prefix, not parsed as JSON.
+ */
+#define _GNU_SOURCE
+#include "../ws.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RBUF 65536
+
+/* ========================================================================
+ * Time, CPU, memory
+ * ======================================================================== */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* CPU time of a process in ns (user + system), from /proc/PID/schedstat;
+ * pid 0 means this process. */
+static uint64_t cpu_ns(int pid)
+{
+    char path[64];
+    if (pid)
+        snprintf(path, sizeof path, "/proc/%d/schedstat", pid);
+    else
+        snprintf(path, sizeof path, "/proc/self/schedstat");
+    FILE *f = fopen(path, "r");
+    unsigned long long ns = 0;
+    if (f) {
+        if (fscanf(f, "%llu", &ns) != 1)
+            ns = 0;
+        fclose(f);
+    }
+    return ns;
+}
+
+/* Resident memory of pid in KiB, from /proc/PID/status (VmRSS). */
+static long rss_kib(int pid)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    long kib = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    }
+    if (f)
+        fclose(f);
+    return kib;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15u;
+
+static uint32_t rand32(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+/* ========================================================================
+ * Latency samples
+ * ======================================================================== */
+
+struct samples {
+    uint32_t *v; /* microseconds */
+    size_t n, cap;
+};
+
+static void sample_add(struct samples *s, uint64_t ns)
+{
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 1 << 16;
+        s->v = realloc(s->v, s->cap * sizeof *s->v);
+        if (!s->v) {
+            perror("wsload: realloc");
+            exit(1);
+        }
+    }
+    s->v[s->n++] = (uint32_t)(ns / 1000);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double percentile(struct samples *s, double p)
+{
+    if (s->n == 0)
+        return 0;
+    qsort(s->v, s->n, sizeof *s->v, cmp_u32);
+    size_t i = (size_t)(p * (double)(s->n - 1));
+    return s->v[i];
+}
+
+/* ========================================================================
+ * Connections
+ * ======================================================================== */
+
+enum cstate { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DEAD };
+
+struct client {
+    int fd;
+    enum cstate state;
+    uint8_t *in;        /* received, not yet parsed */
+    size_t in_len, in_cap;
+    uint8_t *out;       /* queued to send */
+    size_t out_len, out_cap;
+    uint64_t sent_seq;  /* echo: next sequence number to send */
+    uint64_t recv_seq;  /* echo: next sequence number expected; fanout: last seen */
+    bool sio_ready;     /* Socket.IO: CONNECT answered */
+};
+
+struct opts {
+    const char *mode;
+    const char *host;
+    int port;
+    const char *path;
+    int conns, depth, size, seconds, rate, sources, server_pid, idle;
+    bool busy, sio;
+};
+
+static struct opts o = {
+    .mode = "echo", .host = "127.0.0.1", .port = 8080, .path = "/echo",
+    .conns = 1, .depth = 1, .size = 32, .seconds = 5, .rate = 100,
+    .sources = 1, .server_pid = 0, .idle = 0, .busy = false, .sio = false,
+};
+
+static struct client *cl;
+static struct pollfd *pfd;
+static int ncl;
+static long errors;
+
+static void die(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+/* Open a non-blocking connection from 127.0.0.(1 + i % sources). */
+static int open_conn(int i)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("wsload: socket");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (o.sources > 1) {
+        struct sockaddr_in src = {0};
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7F000001u + (uint32_t)(i % o.sources));
+        if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0)
+            die("wsload: bind source address");
+    }
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)o.port);
+    inet_pton(AF_INET, o.host, &sa.sin_addr);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
+        die("wsload: connect");
+    return fd;
+}
+
+static void queue(struct client *c, const void *p, size_t n)
+{
+    if (c->out_cap - c->out_len < n) {
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap - c->out_len < n)
+            cap *= 2;
+        c->out = realloc(c->out, cap);
+        if (!c->out)
+            die("wsload: realloc");
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+}
+
+/* Queue one masked client frame (§5.3). */
+static void queue_frame(struct client *c, int opcode, const void *p, size_t n)
+{
+    uint8_t hdr[WS_MAX_HEADER];
+    uint32_t k = rand32();
+    uint8_t key[4];
+    memcpy(key, &k, 4);
+    size_t hn = ws_write_header(hdr, true, opcode, n, key);
+    queue(c, hdr, hn);
+    size_t at = c->out_len;
+    queue(c, p, n);
+    ws_unmask(c->out + at, n, key, 0);
+}
+
+static void queue_handshake(struct client *c, const char *path)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
+                     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n", path, o.host, o.port);
+    queue(c, req, (size_t)n);
+}
+
+static void flush(struct client *c)
+{
+    size_t off = 0;
+    while (off < c->out_len) {
+        ssize_t n = write(c->fd, c->out + off, c->out_len - off);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            c->state = C_DEAD;
+            errors++;
+            break;
+        }
+        off += (size_t)n;
+    }
+    memmove(c->out, c->out + off, c->out_len - off);
+    c->out_len -= off;
+}
+
+/* ========================================================================
+ * Modes
+ * ======================================================================== */
+
+/* What each mode does with one complete frame from the server. */
+typedef void on_frame_fn(struct client *c, int i, int opcode, const uint8_t *p,
+                         size_t n, uint64_t now);
+
+static struct samples lat;
+static uint64_t measured;       /* messages counted in the window */
+static bool measuring;
+static uint64_t window_start, window_end;
+
+/* ---- echo ---- */
+
+/* Payload: 8-byte sequence, 8-byte send time, then a pattern of the seq. */
+static void echo_send(struct client *c)
+{
+    uint8_t buf[1 << 20];
+    size_t n = (size_t)o.size;
+    uint64_t seq = c->sent_seq++;
+    uint64_t t = now_ns();
+    for (size_t k = 0; k < n; k++)
+        buf[k] = (uint8_t)(seq + k);
+    if (n >= 16) {
+        memcpy(buf, &seq, 8);
+        memcpy(buf + 8, &t, 8);
+    }
+    queue_frame(c, WS_OP_BINARY, buf, n);
+}
+
+static void echo_frame(struct client *c, int i, int opcode, const uint8_t *p,
+                       size_t n, uint64_t now)
+{
+    (void)i;
+    if (opcode == WS_OP_PING) {
+        queue_frame(c, WS_OP_PONG, p, n);
+        return;
+    }
+    if (opcode != WS_OP_BINARY || n != (size_t)o.size) {
+        errors++;
+        return;
+    }
+    uint64_t seq = c->recv_seq++, t = 0;
+    bool ok = true;
+    for (size_t k = 16; k < n; k++)
+        ok &= p[k] == (uint8_t)(seq + k);
+    if (n >= 16) {
+        uint64_t got;
+        memcpy(&got, p, 8);
+        memcpy(&t, p + 8, 8);
+        ok &= got == seq;
+    }
+    if (!ok)
+        errors++;
+    if (measuring) {
+        measured++;
+        if (t)
+            sample_add(&lat, now - t);
+    }
+    echo_send(c);
+}
+
+/* ---- fanout ---- */
+
+static uint64_t fan_sent;   /* messages the sender emitted */
+static uint64_t fan_got;    /* deliveries counted, all receivers */
+static uint64_t fan_first;  /* seq of the first message in the window */
+
+static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
+                      size_t n, uint64_t now)
+{
+    if (opcode == WS_OP_PING) {
+        queue_frame(c, WS_OP_PONG, p, n);
+        return;
+    }
+    if (opcode != WS_OP_TEXT || n == 0)
+        return;
+    if (p[0] == '2' && n == 1) { /* Engine.IO ping */
+        queue_frame(c, WS_OP_TEXT, "3", 1);
+        return;
+    }
+    if (p[0] == '0') { /* open: join the default namespace */
+        queue_frame(c, WS_OP_TEXT, "40", 2);
+        return;
+    }
+    if (n >= 2 && p[0] == '4' && p[1] == '0') {
+        c->sio_ready = true;
+        return;
+    }
+    static const char tag[] = "42[\"message\",{";
+    if (strcmp(o.mode, "fanout") != 0 || i == ncl - 1 || n < sizeof tag ||
+        memcmp(p, tag, sizeof tag - 1) != 0)
+        return;
+    /* ... "text":"<seq> <ns>" ... */
+    const uint8_t *t = memmem(p, n, "\"text\":\"", 8);
+    if (!t) {
+        errors++;
+        return;
+    }
+    unsigned long long seq, ns;
+    if (sscanf((const char *)t + 8, "%llu %llu", &seq, &ns) != 2) {
+        errors++;
+        return;
+    }
+    if (seq != c->recv_seq + 1 && !(c->recv_seq == 0 && seq >= 1))
+        errors++; /* out of order or missing */
+    c->recv_seq = seq;
+    if (seq >= fan_first && measuring) {
+        fan_got++;
+        sample_add(&lat, now - ns);
+    }
+}
+
+/* ========================================================================
+ * The loop
+ * ======================================================================== */
+
+/* Parse what c has received: the 101 response, then frames. */
+static void consume(struct client *c, int i, on_frame_fn *fn, uint64_t now)
+{
+    size_t off = 0;
+    if (c->state == C_HANDSHAKE) {
+        uint8_t *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+        if (!end)
+            return;
+        if (c->in_len < 12 || memcmp(c->in, "HTTP/1.1 101", 12) != 0) {
+            errors++;
+            c->state = C_DEAD;
+            return;
+        }
+        off = (size_t)(end - c->in) + 4;
+        c->state = C_OPEN;
+        if (strcmp(o.mode, "echo") == 0 && i < o.conns) {
+            for (int k = 0; k < o.depth; k++)
+                echo_send(c);
+        }
+    }
+    for (;;) {
+        struct ws_frame f;
+        int n = ws_parse_frame(c->in + off, c->in_len - off, &f);
+        if (n == WS_NEED_MORE)
+            break;
+        if (n == WS_ERROR || f.h.masked || !f.h.fin) {
+            errors++; /* a server frame is never masked; ours are unfragmented */
+            c->state = C_DEAD;
+            return;
+        }
+        off += (size_t)n;
+        if (f.h.opcode == WS_OP_CLOSE) {
+            c->state = C_DEAD;
+            errors++;
+            return;
+        }
+        fn(c, i, f.h.opcode, f.payload, (size_t)f.h.len, now);
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+}
+
+static void step(on_frame_fn *fn, int timeout)
+{
+    for (int i = 0; i < ncl; i++) {
+        struct client *c = &cl[i];
+        pfd[i].fd = c->state == C_DEAD ? -1 : c->fd;
+        pfd[i].events = POLLIN | (c->out_len || c->state == C_CONNECTING ? POLLOUT : 0);
+    }
+    int r = poll(pfd, (nfds_t)ncl, o.busy ? 0 : timeout);
+    if (r <= 0)
+        return;
+    uint64_t now = now_ns();
+    for (int i = 0; i < ncl; i++) {
+        struct client *c = &cl[i];
+        if (!pfd[i].revents || c->state == C_DEAD)
+            continue;
+        if (c->state == C_CONNECTING && (pfd[i].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            int err = 0;
+            socklen_t el = sizeof err;
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err) {
+                errors++;
+                c->state = C_DEAD;
+                continue;
+            }
+            c->state = C_HANDSHAKE;
+        }
+        if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+            for (;;) {
+                if (c->in_cap - c->in_len < RBUF) {
+                    size_t cap = c->in_cap ? c->in_cap * 2 : 2 * RBUF;
+                    uint8_t *p = realloc(c->in, cap);
+                    if (!p)
+                        die("wsload: realloc");
+                    c->in = p;
+                    c->in_cap = cap;
+                }
+                ssize_t n = read(c->fd, c->in + c->in_len, RBUF);
+                if (n > 0) {
+                    c->in_len += (size_t)n;
+                    if (n < RBUF)
+                        break;
+                    continue;
+                }
+                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                    errors++;
+                    c->state = C_DEAD;
+                }
+                break;
+            }
+            if (c->state != C_DEAD)
+                consume(c, i, fn, now);
+        }
+        if (c->state != C_DEAD && c->out_len)
+            flush(c);
+    }
+}
+
+static int count_state(enum cstate s)
+{
+    int n = 0;
+    for (int i = 0; i < ncl; i++)
+        n += cl[i].state == s;
+    return n;
+}
+
+static void open_all(int n, const char *path)
+{
+    ncl = n;
+    cl = calloc((size_t)n, sizeof *cl);
+    pfd = calloc((size_t)n, sizeof *pfd);
+    if (!cl || !pfd)
+        die("wsload: calloc");
+    for (int i = 0; i < n; i++) {
+        cl[i].fd = open_conn(i);
+        cl[i].state = C_CONNECTING;
+        queue_handshake(&cl[i], path);
+    }
+}
+
+/* Run the loop until every connection is open (or dead), up to 30 s. */
+static void wait_open(on_frame_fn *fn, bool need_sio)
+{
+    uint64_t limit = now_ns() + 30000000000ull;
+    for (;;) {
+        int open = 0, sio = 0;
+        for (int i = 0; i < ncl; i++) {
+            open += cl[i].state == C_OPEN;
+            sio += cl[i].sio_ready;
+        }
+        if ((need_sio ? sio : open) + count_state(C_DEAD) >= ncl || now_ns() > limit)
+            break;
+        step(fn, 100);
+    }
+}
+
+static void report_cpu(uint64_t tool0, uint64_t srv0, double secs, double msgs,
+                       const char *unit)
+{
+    double tool = (double)(cpu_ns(0) - tool0) / 1e9;
+    double srv = o.server_pid ? (double)(cpu_ns(o.server_pid) - srv0) / 1e9 : 0;
+    printf("tool_cpu=%.2f server_cpu=%.2f server_ns_per_%s=%.0f ",
+           tool / secs, srv / secs, unit, msgs > 0 ? srv * 1e9 / msgs : 0);
+}
+
+static int run_echo(void)
+{
+    open_all(o.conns + o.idle, o.path); /* the idle ones only answer pings */
+    wait_open(echo_frame, false);
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1000000000ull) /* warm up */
+        step(echo_frame, 100);
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    while (now_ns() - window_start < (uint64_t)o.seconds * 1000000000ull)
+        step(echo_frame, 100);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(window_end - window_start) / 1e9;
+    printf("mode=echo conns=%d idle=%d depth=%d size=%d msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f ",
+           o.conns, o.idle, o.depth, o.size, (double)measured / secs, percentile(&lat, 0.5),
+           percentile(&lat, 0.99));
+    report_cpu(tool0, srv0, secs, (double)measured, "msg");
+    printf("errors=%ld\n", errors + count_state(C_DEAD));
+    return errors ? 1 : 0;
+}
+
+static int run_fanout(void)
+{
+    /* Receivers first, then the sender last (index ncl-1). */
+    open_all(o.conns + 1, "/socket.io/?EIO=4&transport=websocket");
+    wait_open(sio_frame, true);
+    int ready = 0;
+    for (int i = 0; i < ncl; i++)
+        ready += cl[i].sio_ready;
+    if (ready < ncl) {
+        printf("mode=fanout errors=%d (only %d of %d connected)\n", ncl - ready, ready, ncl);
+        return 1;
+    }
+    /* Let the connection-time presence broadcasts drain. */
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1000000000ull)
+        step(sio_frame, 50);
+    struct client *sender = &cl[ncl - 1];
+    uint64_t interval = 1000000000ull / (uint64_t)o.rate;
+    fan_first = 1;
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    uint64_t next = window_start;
+    uint64_t stop = window_start + (uint64_t)o.seconds * 1000000000ull;
+    while (now_ns() < stop) {
+        uint64_t now = now_ns();
+        while (next <= now && next < stop) {
+            char msg[128];
+            int n = snprintf(msg, sizeof msg,
+                             "42%llu[\"message\",{\"text\":\"%llu %llu\"}]",
+                             (unsigned long long)(fan_sent % 1000000),
+                             (unsigned long long)(fan_sent + 1),
+                             (unsigned long long)now_ns());
+            queue_frame(sender, WS_OP_TEXT, msg, (size_t)n);
+            fan_sent++;
+            next += interval;
+        }
+        flush(sender);
+        int wait = (int)((next > now ? next - now : 0) / 1000000);
+        step(sio_frame, wait < 1 ? 1 : wait);
+    }
+    /* Wait (up to 10 s) for every delivery of what was sent. */
+    uint64_t expect = fan_sent * (uint64_t)o.conns;
+    uint64_t drain_until = now_ns() + 10000000000ull;
+    while (fan_got < expect && now_ns() < drain_until)
+        step(sio_frame, 10);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(stop - window_start) / 1e9;
+    long missing = (long)(expect - fan_got);
+    printf("mode=fanout receivers=%d rate=%d sent=%llu deliveries_per_s=%.0f "
+           "p50_us=%.0f p99_us=%.0f missing=%ld ",
+           o.conns, o.rate, (unsigned long long)fan_sent, (double)fan_got / secs,
+           percentile(&lat, 0.5), percentile(&lat, 0.99), missing);
+    report_cpu(tool0, srv0, (double)(window_end - window_start) / 1e9,
+               (double)fan_got, "delivery");
+    printf("errors=%ld\n", errors + missing + count_state(C_DEAD));
+    return errors || missing ? 1 : 0;
+}
+
+static int run_idle(void)
+{
+    if (!o.server_pid) {
+        fprintf(stderr, "wsload: idle needs --server-pid\n");
+        return 2;
+    }
+    long before = rss_kib(o.server_pid);
+    open_all(o.conns, o.sio ? "/socket.io/?EIO=4&transport=websocket" : o.path);
+    wait_open(o.sio ? sio_frame : echo_frame, o.sio);
+    /* Hold them a moment, answering pings, so nothing is half-done. */
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1500000000ull)
+        step(o.sio ? sio_frame : echo_frame, 100);
+    long after = rss_kib(o.server_pid);
+    int open = count_state(C_OPEN);
+    printf("mode=idle kind=%s conns=%d open=%d rss_before_kib=%ld rss_after_kib=%ld "
+           "bytes_per_conn=%.0f errors=%ld\n", o.sio ? "socket.io" : "websocket",
+           o.conns, open, before, after,
+           open ? (double)(after - before) * 1024.0 / open : 0, errors + (o.conns - open));
+    return open == o.conns && !errors ? 0 : 1;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+        "usage: wsload echo|fanout|idle [options]\n"
+        "  --host A --port N --path P   server (127.0.0.1:8080, /echo)\n"
+        "  --conns N                    connections, or receivers (1)\n"
+        "  --depth D --size S           echo: messages in flight, bytes (1, 32)\n"
+        "  --rate R                     fanout: messages per second (100)\n"
+        "  --seconds T                  measured time (5)\n"
+        "  --sources N                  spread over 127.0.0.1..N (1)\n"
+        "  --idle N                     echo: N more connections held idle\n"
+        "  --server-pid PID             read the server's CPU and RSS\n"
+        "  --busy                       busy-poll, for latency\n"
+        "  --sio                        idle: Socket.IO sessions\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        usage();
+    o.mode = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--busy")) { o.busy = true; continue; }
+        if (!strcmp(a, "--sio")) { o.sio = true; continue; }
+        if (!v)
+            usage();
+        i++;
+        if (!strcmp(a, "--host")) o.host = v;
+        else if (!strcmp(a, "--port")) o.port = atoi(v);
+        else if (!strcmp(a, "--path")) o.path = v;
+        else if (!strcmp(a, "--conns")) o.conns = atoi(v);
+        else if (!strcmp(a, "--depth")) o.depth = atoi(v);
+        else if (!strcmp(a, "--size")) o.size = atoi(v);
+        else if (!strcmp(a, "--rate")) o.rate = atoi(v);
+        else if (!strcmp(a, "--seconds")) o.seconds = atoi(v);
+        else if (!strcmp(a, "--sources")) o.sources = atoi(v);
+        else if (!strcmp(a, "--server-pid")) o.server_pid = atoi(v);
+        else if (!strcmp(a, "--idle")) o.idle = atoi(v);
+        else usage();
+    }
+    if (o.size > 1 << 20 || o.conns < 1 || o.depth < 1 || o.rate < 1)
+        usage();
+    rng ^= now_ns();
+    if (!strcmp(o.mode, "echo"))
+        return run_echo();
+    if (!strcmp(o.mode, "fanout"))
+        return run_fanout();
+    if (!strcmp(o.mode, "idle"))
+        return run_idle();
+    usage();
+    return 2;
+}
