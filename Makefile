@@ -11,7 +11,7 @@ SRC     := server.c $(LIB) build/client_js.c
 HDR     := ws.h http.h json.h sio.h hub.h apps.h
 UNITS   := unit_ws unit_http unit_json unit_hub
 
-.PHONY: all run test unit integration asan valgrind fuzz fuzz-ci clean help
+.PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
 all: wshub
 
@@ -39,6 +39,7 @@ help:
 	@echo "make asan     only the sanitizer run"
 	@echo "make valgrind one integration run with the server under valgrind"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 300)"
+	@echo "make bench    wshub against Node ws and socket.io, side by side"
 	@echo "make clean    remove what the build made"
 
 # ---- tests -----------------------------------------------------------------
@@ -112,6 +113,18 @@ fuzz-ci: $(addprefix build/fuzz/,$(FUZZERS))
 	done
 
 test: unit integration asan valgrind fuzz-ci
+
+# ---- the benchmark (not a test: it asserts nothing) ----------------------------
+build/wsload: bench/wsload.c ws.c http.c ws.h http.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ bench/wsload.c ws.c http.c $(LDLIBS)
+
+bench/node_modules/.package-lock.json: bench/package-lock.json
+	cd bench && npm ci --no-audit --no-fund
+	@touch $@
+
+bench: wshub build/wsload bench/node_modules/.package-lock.json
+	node bench/run.js
 
 clean:
 	rm -rf wshub build

@@ -1,0 +1,180 @@
+// run.js -- `make bench`: wshub measured against Node's ws and socket.io,
+// side by side, in one run, on this machine.
+// SPDX-License-Identifier: MIT
+//
+// Each scenario runs against wshub and against its peer in alternation,
+// three times each; the server is pinned to CPU 0 and the load generator
+// (build/wsload) to CPU 1 with taskset. The table shows medians and the
+// ratio wshub/peer. Nothing here is a test: no time is asserted.
+//
+//   node bench/run.js [--reps N] [--seconds S] [--only NAME]
+'use strict';
+
+const { spawn, execFileSync } = require('node:child_process');
+const path = require('node:path');
+const os = require('node:os');
+
+const ROOT = path.resolve(__dirname, '..');
+const args = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
+const REPS = Number(opt('--reps', 3));
+const SECONDS = String(opt('--seconds', 5));
+const ONLY = opt('--only', '');
+
+const servers = {
+  wshub: (extra = []) => [path.join(ROOT, 'wshub'), '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
+  ws: () => ['node', path.join(__dirname, 'ws-echo.js'), '0'],
+  'socket.io': (extra = []) => ['node', path.join(__dirname, 'sio-chat.js'), '0', ...extra],
+};
+
+// Each row: what to run, which numbers to show, and the target.
+const scenarios = [
+  {
+    name: 'echo latency 1x1x32 B (busy-poll)', peer: 'ws',
+    load: ['echo', '--conns', '1', '--depth', '1', '--size', '32', '--busy'],
+    show: [['p50_us', 'p50 round trip, us', 'at most 0.85x', (r) => r <= 0.85], ['p99_us', 'p99 round trip, us']],
+  },
+  {
+    name: 'echo throughput 100x16x32 B', peer: 'ws',
+    load: ['echo', '--conns', '100', '--depth', '16', '--size', '32'],
+    show: [['msgs_per_s', 'messages/s', 'at least 10x', (r) => r >= 10], ['server_ns_per_msg', 'server CPU ns/message'],
+      ['tool_cpu', 'load tool CPU'], ['server_cpu', 'server CPU']],
+  },
+  {
+    name: 'echo 100x4x16 KiB', peer: 'ws',
+    load: ['echo', '--conns', '100', '--depth', '4', '--size', '16384'],
+    show: [['msgs_per_s', 'messages/s'], ['server_ns_per_msg', 'server CPU ns/message']],
+  },
+  {
+    name: 'fan-out to 1,000 Socket.IO receivers, 50 msg/s', peer: 'socket.io',
+    load: ['fanout', '--conns', '1000', '--rate', '50', '--sources', '2'],
+    show: [['server_ns_per_delivery', 'server CPU ns/delivery', 'at most 0.05x', (r) => r <= 0.05],
+      ['p99_us', 'p99 delivery latency, us', 'at most 0.2x', (r) => r <= 0.2], ['p50_us', 'p50 delivery latency, us'],
+      ['deliveries_per_s', 'deliveries/s'], ['missing', 'deliveries missing', '0', (r, a) => a === 0]],
+  },
+  {
+    name: 'idle 10,000 WebSockets', peer: 'ws',
+    load: ['idle', '--conns', '10000', '--sources', '4'],
+    show: [['bytes_per_conn', 'server RSS bytes/connection', 'at most 512 B', (r, a) => a <= 512], ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
+  {
+    name: 'idle 10,000 Socket.IO sessions', peer: 'socket.io', wshubArgs: ['--app', 'echo'], peerArgs: ['echo'],
+    load: ['idle', '--conns', '10000', '--sio', '--sources', '4'],
+    show: [['bytes_per_conn', 'server RSS bytes/session', 'at most 1024 B', (r, a) => a <= 1024], ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
+  {
+    name: 'scaling: echo 100x16x32 B beside 10,000 idle', peer: null,
+    load: ['echo', '--conns', '100', '--depth', '16', '--size', '32', '--idle', '10000', '--sources', '4'],
+    base: ['echo', '--conns', '100', '--depth', '16', '--size', '32', '--idle', '100'],
+    show: [['server_ns_per_msg', 'server CPU ns/message, 10,000 idle vs 100 idle', 'at most 2x', (r) => r <= 2]],
+  },
+];
+
+// Start a server pinned to CPU 0; resolve with its pid and port once it
+// prints its "listening on http://H:P" line.
+function startServer(argv) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no listening line from ${argv.join(' ')}`)), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        proc.stdout.removeAllListeners('data');
+        proc.stdout.resume();
+        resolve({ proc, pid: proc.pid, port: Number(m[1]) });
+      }
+    });
+    proc.on('exit', () => reject(new Error(`${argv[0]} exited early`)));
+  });
+}
+
+function stopServer(s) {
+  return new Promise((resolve) => {
+    s.proc.removeAllListeners('exit');
+    s.proc.on('exit', resolve);
+    s.proc.kill('SIGTERM');
+    setTimeout(() => s.proc.kill('SIGKILL'), 3000);
+  });
+}
+
+// taskset runs the server via exec, so its pid is the server's.
+function runLoad(server, load) {
+  const argv = ['-c', '1', path.join(ROOT, 'build', 'wsload'), ...load,
+    '--port', String(server.port), '--server-pid', String(server.pid), '--seconds', SECONDS];
+  if (load.includes('echo') && !load.includes('--path')) argv.push('--path', '/echo');
+  let out;
+  try {
+    out = execFileSync('taskset', argv, { encoding: 'utf8', timeout: 120000 });
+  } catch (e) {
+    out = e.stdout || '';
+  }
+  const line = out.trim().split('\n').pop() || '';
+  const r = {};
+  for (const kv of line.split(' ')) {
+    const [k, v] = kv.split('=');
+    if (v !== undefined) r[k] = Number.isNaN(Number(v)) ? v : Number(v);
+  }
+  return r;
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => typeof x === 'number').sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
+};
+
+async function once(kind, scenario, load) {
+  const argv = kind === 'wshub' ? servers.wshub(scenario.wshubArgs) : servers[kind](scenario.peerArgs);
+  const s = await startServer(argv);
+  try {
+    return runLoad(s, load);
+  } finally {
+    await stopServer(s);
+  }
+}
+
+function fmt(x) {
+  if (typeof x !== 'number' || Number.isNaN(x)) return 'n/a';
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  return x.toFixed(2);
+}
+
+async function main() {
+  const rows = [];
+  for (const sc of scenarios) {
+    if (ONLY && !sc.name.includes(ONLY)) continue;
+    const a = [];
+    const b = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      a.push(await once('wshub', sc, sc.load));
+      b.push(sc.peer ? await once(sc.peer, sc, sc.load) : await once('wshub', sc, sc.base));
+      process.stderr.write(`${sc.name}: run ${rep + 1}/${REPS} done\n`);
+    }
+    for (const [key, label, target, ok] of sc.show) {
+      const x = median(a.map((r) => r[key]));
+      const y = median(b.map((r) => r[key]));
+      const ratio = y ? x / y : NaN;
+      rows.push({
+        scenario: sc.name, metric: label, wshub: fmt(x),
+        peer: sc.peer ? fmt(y) : `${fmt(y)} (100 idle)`,
+        ratio: Number.isFinite(ratio) ? `${ratio.toFixed(3)}x` : '',
+        target: target || '', met: ok ? (ok(ratio, x) ? 'yes' : 'NO') : '',
+      });
+    }
+  }
+  const cpu = os.cpus()[0].model;
+  console.log(`\nwshub vs peers, medians of ${REPS} runs, ${SECONDS} s each, ${os.cpus().length} cores (${cpu}), ` +
+    `server on CPU 0, load on CPU 1, Node ${process.version}\n`);
+  console.log('| scenario | measure | wshub | peer | wshub/peer | target | met |');
+  console.log('| --- | --- | ---: | ---: | ---: | --- | --- |');
+  for (const r of rows) {
+    console.log(`| ${r.scenario} | ${r.metric} | ${r.wshub} | ${r.peer} | ${r.ratio} | ${r.target} | ${r.met} |`);
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

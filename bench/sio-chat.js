@@ -1,0 +1,39 @@
+// sio-chat.js -- the socket.io peer: the same contracts as wshub's apps, so
+// both servers do the same work.
+//   node sio-chat.js PORT        the chat (chat.c): on connection a socket
+//       joins "general" and the room hears presence; "message" {text} is
+//       broadcast to "general" as {id, text, userId, name, room,
+//       timestamp} and acked with {id, timestamp}.
+//   node sio-chat.js PORT echo   the protocol app (echoapp.c): "auth" is
+//       emitted on connection; used for the idle-session scenario.
+// SPDX-License-Identifier: MIT
+'use strict';
+const http = require('node:http');
+const { Server } = require('socket.io');
+
+const port = Number(process.argv[2] || 0);
+const echoApp = process.argv[3] === 'echo';
+const server = http.createServer();
+const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+let nextId = 0;
+
+io.on('connection', (socket) => {
+  if (echoApp) {
+    socket.emit('auth', socket.handshake.auth);
+    return;
+  }
+  const name = `guest-${socket.id.slice(0, 4)}`;
+  socket.join('general');
+  io.to('general').emit('presence', { room: 'general', userId: socket.id, name, action: 'join' });
+  socket.on('message', (msg, ack) => {
+    if (!msg || typeof msg.text !== 'string' || msg.text.length === 0 || msg.text.length > 2000) {
+      if (typeof ack === 'function') ack({ error: 'text must be a string of 1 to 2000 bytes' });
+      return;
+    }
+    const timestamp = new Date().toISOString();
+    const id = ++nextId;
+    io.to('general').emit('message', { id, text: msg.text, userId: socket.id, name, room: 'general', timestamp });
+    if (typeof ack === 'function') ack({ id, timestamp });
+  });
+});
+server.listen(port, '127.0.0.1', () => console.log(`socket.io listening on http://127.0.0.1:${server.address().port}`));
