@@ -196,7 +196,6 @@ struct conn {
     int fd;                 /* non-blocking socket */
     enum conn_state state;  /* what the next bytes mean */
     size_t slot;            /* index of our entry in srv.pfds / srv.conns */
-    char peer[56];          /* "address:port" of the client, for logs */
     char path[64];          /* last request-target, truncated, for logs */
     struct buf in;          /* bytes read but not yet parsed */
     struct buf out;         /* bytes queued for the socket */
@@ -227,6 +226,8 @@ static struct {
     int64_t accept_resume;   /* ms: listener paused until then; 0: not */
     bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
+    struct conn *free_conns; /* recycled structs, linked by next_dead */
+    struct conn_block *blocks; /* every block of structs, to free at exit */
     struct hub *hub;         /* the event hub behind /socket.io/ */
     struct chat *chat;       /* the chat application, with --app chat */
     size_t high_water;       /* bytes queued to a client before we stop
@@ -235,6 +236,65 @@ static struct {
 } srv;
 
 static volatile sig_atomic_t stop_signal; /* set by SIGINT/SIGTERM */
+
+/* ========================================================================
+ * The connection pool
+ *
+ * Structs are carved from blocks of CONN_BLOCK and recycled through a
+ * free list. 10,000 idle connections then cost 10,000 structs packed side
+ * by side: no malloc header each, and no holes left between them by the
+ * buffers that come and go during a handshake.
+ * ======================================================================== */
+
+#define CONN_BLOCK 256
+
+struct conn_block {
+    struct conn_block *next;
+    struct conn conns[CONN_BLOCK];
+};
+
+/* A zeroed struct conn, or NULL if out of memory. */
+static struct conn *conn_alloc(void)
+{
+    if (!srv.free_conns) {
+        struct conn_block *b = malloc(sizeof *b);
+        if (!b)
+            return NULL;
+        b->next = srv.blocks;
+        srv.blocks = b;
+        for (int i = CONN_BLOCK - 1; i >= 0; i--) {
+            b->conns[i].next_dead = srv.free_conns;
+            srv.free_conns = &b->conns[i];
+        }
+    }
+    struct conn *c = srv.free_conns;
+    srv.free_conns = c->next_dead;
+    memset(c, 0, sizeof *c);
+    return c;
+}
+
+static void conn_release(struct conn *c)
+{
+    c->next_dead = srv.free_conns;
+    srv.free_conns = c;
+}
+
+static void format_peer(const struct sockaddr_storage *sa, char *out,
+                        size_t cap);
+
+/* "address:port" of c's client, for logs and --trace. Asked of the socket
+ * each time rather than stored, to keep struct conn small. Returns a
+ * static buffer, valid until the next call. */
+static const char *peer_name(const struct conn *c)
+{
+    static char name[64];
+    struct sockaddr_storage sa;
+    socklen_t len = sizeof sa;
+    if (getpeername(c->fd, (struct sockaddr *)&sa, &len) != 0)
+        return "?";
+    format_peer(&sa, name, sizeof name);
+    return name;
+}
 
 static int64_t now_ms(void)
 {
@@ -248,7 +308,7 @@ static void conn_log(const struct conn *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wshub: %s ", c->peer);
+    fprintf(stderr, "wshub: %s ", peer_name(c));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -297,7 +357,7 @@ static void reap_dead(void)
         buf_free(&c->in);
         buf_free(&c->out);
         buf_free(&c->msg);
-        free(c);
+        conn_release(c);
     }
 }
 
@@ -329,7 +389,7 @@ static void trace_frame(const struct conn *c, const char *dir,
                         const struct ws_header *h, const uint8_t *payload,
                         size_t shown)
 {
-    printf("%s %s frame FIN=%d RSV=%d %s MASK=%d", c->peer, dir, h->fin,
+    printf("%s %s frame FIN=%d RSV=%d %s MASK=%d", peer_name(c), dir, h->fin,
            h->rsv, ws_opcode_name(h->opcode), h->masked);
     if (h->masked)
         printf(" key=%02x%02x%02x%02x", h->mask[0], h->mask[1], h->mask[2],
@@ -349,12 +409,12 @@ static void trace_request(const struct conn *c, const struct http_request *req)
         "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
         "Sec-WebSocket-Extensions",
     };
-    printf("%s <- %.*s %.*s HTTP/1.%d\n", c->peer, (int)req->method_len,
+    printf("%s <- %.*s %.*s HTTP/1.%d\n", peer_name(c), (int)req->method_len,
            req->method, (int)req->target_len, req->target, req->minor_version);
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
         const struct http_header *h = http_find_header(req, shown[i], NULL);
         if (h)
-            printf("%s <-   %s: %.*s\n", c->peer, shown[i], (int)h->value_len,
+            printf("%s <-   %s: %.*s\n", peer_name(c), shown[i], (int)h->value_len,
                    h->value);
     }
     fflush(stdout);
@@ -585,10 +645,10 @@ static void serve_upgrade(struct conn *c, const struct http_request *req,
                      "Sec-WebSocket-Accept: %s\r\n"
                      "\r\n", accept);
     if (srv.opt.trace) {
-        printf("%s -> HTTP/1.1 101 Switching Protocols\n", c->peer);
+        printf("%s -> HTTP/1.1 101 Switching Protocols\n", peer_name(c));
         printf("%s ->   Sec-WebSocket-Accept: %s"
                "  (base64 of SHA-1 of key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")\n",
-               c->peer, accept);
+               peer_name(c), accept);
         fflush(stdout);
     }
     if (conn_send(c, resp, (size_t)n) != 0)
@@ -846,7 +906,7 @@ static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
             break;
         if (k == WS_RX_ERROR) {
             if (srv.opt.trace)
-                printf("%s <- protocol error: %s -> close %u\n", c->peer,
+                printf("%s <- protocol error: %s -> close %u\n", peer_name(c),
                        ev.why, ev.close_code);
             ws_fail(c, ev.close_code, ev.why);
             return len;
@@ -1082,9 +1142,9 @@ static void accept_all(void)
             fprintf(stderr, "wshub: accept: working again\n");
             srv.accept_failing = false;
         }
-        char peer[56];
-        format_peer(&sa, peer, sizeof peer);
         if (srv.npfds - 1 >= srv.opt.max_conns) {
+            char peer[64];
+            format_peer(&sa, peer, sizeof peer);
 #define BUSY_BODY "503 Service Unavailable: server is at --max-conns\n"
             static const char busy[] =
                 "HTTP/1.1 503 Service Unavailable\r\n"
@@ -1099,7 +1159,7 @@ static void accept_all(void)
                     peer, srv.opt.max_conns);
             continue;
         }
-        struct conn *c = calloc(1, sizeof *c);
+        struct conn *c = conn_alloc();
         if (!c) {
             close(fd);
             continue;
@@ -1111,7 +1171,6 @@ static void accept_all(void)
         c->state = CONN_HTTP;
         c->keep_alive = true;
         c->deadline = now_ms() + srv.opt.request_timeout;
-        memcpy(c->peer, peer, sizeof c->peer);
         c->slot = srv.npfds++;
         srv.conns[c->slot] = c;
         srv.pfds[c->slot].fd = fd;
@@ -1160,12 +1219,28 @@ static void conn_timeout(struct conn *c, int64_t now)
     }
 }
 
-/* Check every deadline. Runs once per TICK_MS, not once per wake-up. */
+/* Give back the buffers of a connection that has nothing in them, so an
+ * idle connection costs its struct and nothing more. A busy one keeps its
+ * buffers between ticks, so the hot path does not allocate per message. */
+static void release_idle_buffers(struct conn *c)
+{
+    if (c->in.len == 0 && c->in.data)
+        buf_free(&c->in);
+    if (c->out.len == 0 && c->out.data)
+        buf_free(&c->out);
+    if (c->msg.len == 0 && c->msg.data)
+        buf_free(&c->msg);
+}
+
+/* Check every deadline and release idle buffers. Runs once per TICK_MS,
+ * not once per wake-up. */
 static void check_timers(int64_t now)
 {
     hub_tick(srv.hub, now);
     for (size_t i = 1; i < srv.npfds; i++) {
         struct conn *c = srv.conns[i];
+        if (c->state != CONN_DEAD)
+            release_idle_buffers(c);
         if (c->state != CONN_DEAD && c->deadline != 0 && now >= c->deadline) {
             conn_timeout(c, now);
             if (c->state != CONN_DEAD)
@@ -1301,6 +1376,11 @@ static void cleanup(void)
     reap_dead();
     hub_free(srv.hub);
     chat_free(srv.chat);
+    while (srv.blocks) {
+        struct conn_block *b = srv.blocks;
+        srv.blocks = b->next;
+        free(b);
+    }
     if (srv.listen_fd >= 0)
         close(srv.listen_fd);
     free(srv.pfds);
