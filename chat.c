@@ -59,6 +59,7 @@ struct chat {
     struct chat_room *rooms; /* every room with members (and the lobby) */
     size_t nrooms;           /* length of that list */
     long long next_id;       /* id of the next message */
+    struct jbuf out;         /* replies are built here, memory reused */
 };
 
 /* ========================================================================
@@ -70,33 +71,42 @@ static struct chat_user *user_of(struct hub_socket *s)
     return hub_socket_data(s);
 }
 
-/* Answer the ack with ready-made JSON, then free it. */
+/* The chat's scratch buffer, emptied: every reply and broadcast is
+ * built here and sent at once, so its memory serves message after
+ * message without an allocation each. */
+static struct jbuf *out(struct chat *c)
+{
+    jb_reset(&c->out);
+    return &c->out;
+}
+
+/* Answer the ack with the JSON built in jb (if it was built whole). */
 static void reply(struct hub_socket *s, struct hub_event *ev, struct jbuf *jb)
 {
     if (!jb->oom) {
         struct hub_args a = {jb->p, jb->len, NULL, 0};
         hub_ack(s, ev, &a);
     }
-    jb_free(jb);
 }
 
 /* Answer the ack with {"key":"value"}. */
-static void reply_one(struct hub_socket *s, struct hub_event *ev,
-                      const char *key, const char *value)
+static void reply_one(struct chat *c, struct hub_socket *s,
+                      struct hub_event *ev, const char *key, const char *value)
 {
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{");
-    jb_str(&jb, key, strlen(key));
-    jb_lit(&jb, ":");
-    jb_str(&jb, value, strlen(value));
-    jb_lit(&jb, "}");
-    reply(s, ev, &jb);
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{");
+    jb_str(jb, key, strlen(key));
+    jb_lit(jb, ":");
+    jb_str(jb, value, strlen(value));
+    jb_lit(jb, "}");
+    reply(s, ev, jb);
 }
 
 /* Answer the event's ack with {"error":why}, if it asked for one. */
-static void fail(struct hub_socket *s, struct hub_event *ev, const char *why)
+static void fail(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                 const char *why)
 {
-    reply_one(s, ev, "error", why);
+    reply_one(c, s, ev, "error", why);
 }
 
 /* Write "userId":"...","name":"..." for the user behind s. */
@@ -220,22 +230,22 @@ static void room_forget_if_empty(struct chat *c, const char *name)
     }
 }
 
-/* Keep msg (a JSON object) as the room's newest message. */
+/* Keep msg (a JSON object) as the room's newest message. Once the ring
+ * is full, the oldest message's memory is reused (realloc of a block of
+ * much the same size usually stays in place). */
 static void room_remember(struct chat_room *r, const char *msg, size_t len)
 {
-    char *copy = malloc(len + 1);
+    size_t slot = (r->head + r->count) % CHAT_HISTORY;
+    char *copy = realloc(r->count == CHAT_HISTORY ? r->history[slot] : NULL, len + 1);
     if (!copy)
         return; /* history is best effort; the message itself went out */
     memcpy(copy, msg, len);
     copy[len] = '\0';
-    if (r->count == CHAT_HISTORY) {
-        free(r->history[r->head]);
-        r->history[r->head] = copy;
+    r->history[slot] = copy;
+    if (r->count == CHAT_HISTORY)
         r->head = (r->head + 1) % CHAT_HISTORY;
-    } else {
-        r->history[(r->head + r->count) % CHAT_HISTORY] = copy;
+    else
         r->count++;
-    }
 }
 
 /* ========================================================================
@@ -247,19 +257,18 @@ static void room_remember(struct chat_room *r, const char *msg, size_t len)
 static void presence(struct chat *c, const char *room, struct hub_socket *s,
                      const char *action, struct hub_socket *except)
 {
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"room\":");
-    jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",");
-    jb_user(&jb, s);
-    jb_lit(&jb, ",\"action\":");
-    jb_str(&jb, action, strlen(action));
-    jb_lit(&jb, "}");
-    if (!jb.oom) {
-        struct hub_args a = {jb.p, jb.len, NULL, 0};
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",");
+    jb_user(jb, s);
+    jb_lit(jb, ",\"action\":");
+    jb_str(jb, action, strlen(action));
+    jb_lit(jb, "}");
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
         hub_emit_to(c->nsp, room, except, "presence", &a);
     }
-    jb_free(&jb);
 }
 
 /* The chat rooms s is in (not the one named by its own id). */
@@ -323,74 +332,75 @@ static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
 {
     struct chat_room *r = room_find(c, room);
     if (!r || !hub_in_room(s, room)) {
-        fail(s, ev, "join the room first");
+        fail(c, s, ev, "join the room first");
         return;
     }
     char ts[32];
     iso_now(ts);
     long long id = ++c->next_id;
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"id\":");
-    jb_int(&jb, id);
-    jb_lit(&jb, ",\"text\":");
-    jb_str(&jb, text, strlen(text));
-    jb_lit(&jb, ",");
-    jb_user(&jb, s);
-    jb_lit(&jb, ",\"room\":");
-    jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",\"timestamp\":");
-    jb_str(&jb, ts, strlen(ts));
-    jb_lit(&jb, "}");
-    if (jb.oom) {
-        jb_free(&jb);
-        fail(s, ev, "out of memory");
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, ",\"text\":");
+    jb_str(jb, text, strlen(text));
+    jb_lit(jb, ",");
+    jb_user(jb, s);
+    jb_lit(jb, ",\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",\"timestamp\":");
+    jb_str(jb, ts, strlen(ts));
+    jb_lit(jb, "}");
+    if (jb->oom) {
+        fail(c, s, ev, "out of memory");
         return;
     }
-    struct hub_args msg = {jb.p, jb.len, NULL, 0};
-    room_remember(r, jb.p, jb.len);
+    struct hub_args msg = {jb->p, jb->len, NULL, 0};
+    room_remember(r, jb->p, jb->len);
     hub_emit_to(c->nsp, room, NULL, "message", &msg);
-    jb_free(&jb);
 
-    jb_lit(&jb, "{\"id\":");
-    jb_int(&jb, id);
-    jb_lit(&jb, ",\"timestamp\":");
-    jb_str(&jb, ts, strlen(ts));
-    jb_lit(&jb, "}");
-    reply(s, ev, &jb);
+    jb = out(c);
+    jb_lit(jb, "{\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, ",\"timestamp\":");
+    jb_str(jb, ts, strlen(ts));
+    jb_lit(jb, "}");
+    reply(s, ev, jb);
 }
 
 /* message {text}: post to the lobby. */
 static void on_message(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
+    struct chat *c = ud;
     const char *arg, *v;
     size_t alen, vlen;
     char text[CHAT_MAX_TEXT + 1];
     first_arg(ev, &arg, &alen);
     if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
         user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
-        fail(s, ev, "text must be a string of 1 to 2000 bytes");
+        fail(c, s, ev, "text must be a string of 1 to 2000 bytes");
         return;
     }
-    post(ud, s, ev, CHAT_LOBBY, text);
+    post(c, s, ev, CHAT_LOBBY, text);
 }
 
 /* room-message {room, text}: post to one room. */
 static void on_room_message(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
+    struct chat *c = ud;
     const char *arg, *v;
     size_t alen, vlen;
     char room[CHAT_MAX_ROOM + 1], text[CHAT_MAX_TEXT + 1];
     first_arg(ev, &arg, &alen);
     if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0) {
-        fail(s, ev, "room must be 1 to 32 letters, digits, - or _");
+        fail(c, s, ev, "room must be 1 to 32 letters, digits, - or _");
         return;
     }
     if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
         user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
-        fail(s, ev, "text must be a string of 1 to 2000 bytes");
+        fail(c, s, ev, "text must be a string of 1 to 2000 bytes");
         return;
     }
-    post(ud, s, ev, room, text);
+    post(c, s, ev, room, text);
 }
 
 /* join room: ack {room, members:[{userId,name}], history:[...]} */
@@ -402,30 +412,30 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
     char room[CHAT_MAX_ROOM + 1];
     first_arg(ev, &arg, &alen);
     if (room_name(arg, alen, room) != 0) {
-        fail(s, ev, "room must be 1 to 32 letters, digits, - or _");
+        fail(c, s, ev, "room must be 1 to 32 letters, digits, - or _");
         return;
     }
     const char *mine[CHAT_MAX_JOINED + 1];
     if (!hub_in_room(s, room) && joined_rooms(s, mine, CHAT_MAX_JOINED + 1) >= CHAT_MAX_JOINED) {
-        fail(s, ev, "you are in 20 rooms already");
+        fail(c, s, ev, "you are in 20 rooms already");
         return;
     }
     struct chat_room *r = room_get(c, room);
     if (!r) {
-        fail(s, ev, "the chat has 100 rooms already");
+        fail(c, s, ev, "the chat has 100 rooms already");
         return;
     }
     if (!hub_in_room(s, room)) {
         if (hub_join(s, room) != 0) {
-            fail(s, ev, "out of memory");
+            fail(c, s, ev, "out of memory");
             return;
         }
         presence(c, room, s, "join", NULL);
     }
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"room\":");
-    jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",\"members\":[");
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",\"members\":[");
     size_t n;
     bool first = true;
     struct hub_socket *const *m = hub_room_members(c->nsp, room, &n);
@@ -434,20 +444,20 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
         if (!u)
             continue;
         if (!first)
-            jb_raw(&jb, ",", 1);
+            jb_raw(jb, ",", 1);
         first = false;
-        jb_lit(&jb, "{");
-        jb_user(&jb, m[i]);
-        jb_lit(&jb, "}");
+        jb_lit(jb, "{");
+        jb_user(jb, m[i]);
+        jb_lit(jb, "}");
     }
-    jb_lit(&jb, "],\"history\":[");
+    jb_lit(jb, "],\"history\":[");
     for (size_t i = 0; i < r->count; i++) {
         if (i > 0)
-            jb_raw(&jb, ",", 1);
-        jb_lit(&jb, r->history[(r->head + i) % CHAT_HISTORY]);
+            jb_raw(jb, ",", 1);
+        jb_lit(jb, r->history[(r->head + i) % CHAT_HISTORY]);
     }
-    jb_lit(&jb, "]}");
-    reply(s, ev, &jb);
+    jb_lit(jb, "]}");
+    reply(s, ev, jb);
 }
 
 /* leave room: tell the room, then go. */
@@ -460,13 +470,13 @@ static void on_leave(struct hub_socket *s, struct hub_event *ev, void *ud)
     first_arg(ev, &arg, &alen);
     if (room_name(arg, alen, room) != 0 || !hub_in_room(s, room) ||
         strcmp(room, hub_socket_id(s)) == 0) {
-        fail(s, ev, "you are not in that room");
+        fail(c, s, ev, "you are not in that room");
         return;
     }
     presence(c, room, s, "leave", NULL);
     hub_leave(s, room);
     room_forget_if_empty(c, room);
-    reply_one(s, ev, "room", room);
+    reply_one(c, s, ev, "room", room);
 }
 
 /* nick name: rename, and tell every room the user is in. */
@@ -478,7 +488,7 @@ static void on_nick(struct hub_socket *s, struct hub_event *ev, void *ud)
     char name[CHAT_MAX_NAME + 1];
     first_arg(ev, &arg, &alen);
     if (user_text(arg, alen, name, CHAT_MAX_NAME, false) != 0) {
-        fail(s, ev, "name must be 1 to 32 bytes of visible text");
+        fail(c, s, ev, "name must be 1 to 32 bytes of visible text");
         return;
     }
     snprintf(user_of(s)->name, sizeof user_of(s)->name, "%s", name);
@@ -486,7 +496,7 @@ static void on_nick(struct hub_socket *s, struct hub_event *ev, void *ud)
     size_t n = joined_rooms(s, rooms, CHAT_MAX_JOINED + 1);
     for (size_t i = 0; i < n; i++)
         presence(c, rooms[i], s, "rename", NULL);
-    reply_one(s, ev, "name", name);
+    reply_one(c, s, ev, "name", name);
 }
 
 /* typing {room, typing}: to the others in the room; no ack. */
@@ -499,41 +509,40 @@ static void on_typing(struct hub_socket *s, struct hub_event *ev, void *ud)
     first_arg(ev, &arg, &alen);
     if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0 ||
         !hub_in_room(s, room)) {
-        fail(s, ev, "you are not in that room");
+        fail(c, s, ev, "you are not in that room");
         return;
     }
     bool typing = json_get(arg, alen, "typing", &v, &vlen) == 0 &&
                   json_type_of(v, vlen) == JSON_TRUE;
-    struct jbuf jb = {0};
-    jb_lit(&jb, "{\"room\":");
-    jb_str(&jb, room, strlen(room));
-    jb_lit(&jb, ",");
-    jb_user(&jb, s);
-    jb_lit(&jb, typing ? ",\"typing\":true}" : ",\"typing\":false}");
-    if (!jb.oom) {
-        struct hub_args a = {jb.p, jb.len, NULL, 0};
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",");
+    jb_user(jb, s);
+    jb_lit(jb, typing ? ",\"typing\":true}" : ",\"typing\":false}");
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
         hub_emit_to(c->nsp, room, s, "typing", &a);
     }
-    jb_free(&jb);
 }
 
 /* rooms: ack [{room, members}] for every room of the chat. */
 static void on_rooms(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
     struct chat *c = ud;
-    struct jbuf jb = {0};
-    jb_lit(&jb, "[");
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "[");
     for (struct chat_room *r = c->rooms; r; r = r->next) {
         if (r != c->rooms)
-            jb_raw(&jb, ",", 1);
-        jb_lit(&jb, "{\"room\":");
-        jb_str(&jb, r->name, strlen(r->name));
-        jb_lit(&jb, ",\"members\":");
-        jb_int(&jb, (long long)hub_room_size(c->nsp, r->name));
-        jb_lit(&jb, "}");
+            jb_raw(jb, ",", 1);
+        jb_lit(jb, "{\"room\":");
+        jb_str(jb, r->name, strlen(r->name));
+        jb_lit(jb, ",\"members\":");
+        jb_int(jb, (long long)hub_room_size(c->nsp, r->name));
+        jb_lit(jb, "}");
     }
-    jb_lit(&jb, "]");
-    reply(s, ev, &jb);
+    jb_lit(jb, "]");
+    reply(s, ev, jb);
 }
 
 /* ========================================================================
@@ -577,6 +586,7 @@ void chat_free(struct chat *c)
 {
     if (!c)
         return;
+    jb_free(&c->out);
     while (c->rooms) {
         struct chat_room *r = c->rooms;
         c->rooms = r->next;

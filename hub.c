@@ -151,6 +151,7 @@ struct hub {
     struct hub_socket *graveyard; /* sockets closed, freed when idle */
     int depth;                    /* nesting of entry points; 0 = idle */
     int64_t now;                  /* ms, the time the caller last gave */
+    struct jbuf scratch;          /* where emits are encoded, reused */
     uint32_t seed;                /* random hash seed, against flooding */
 };
 
@@ -276,6 +277,7 @@ struct outgoing {
     uint8_t *frames[1 + SIO_MAX_ATTACHMENTS];
     size_t lens[1 + SIO_MAX_ATTACHMENTS];
     int n;
+    bool borrowed;  /* frames[0] lives in the hub's scratch buffer */
 };
 
 /* Wrap payload p[0..len) in a server WebSocket frame (RFC 6455 §5.2). */
@@ -297,32 +299,53 @@ static int add_frame(struct outgoing *o, int opcode, const void *p, size_t len)
 
 static void out_free(struct outgoing *o)
 {
-    for (int i = 0; i < o->n; i++)
+    for (int i = o->borrowed ? 1 : 0; i < o->n; i++)
         free(o->frames[i]);
     o->n = 0;
+    o->borrowed = false;
 }
 
-/* Build an EVENT (event != NULL) or ACK packet with its attachments. */
-static int build(struct outgoing *o, int type, const char *nsp,
+/* Build an EVENT (event != NULL) or ACK packet with its attachments.
+ * The text frame is written into the hub's scratch buffer, which keeps
+ * its memory from one emit to the next: no allocation per message. The
+ * packet goes in first, behind WS_MAX_HEADER spare bytes; once its length
+ * is known the frame header is written right-aligned into them. */
+static int build(struct hub *h, struct outgoing *o, int type, const char *nsp,
                  int64_t ack_id, const char *event, const struct hub_args *a)
 {
-    struct jbuf jb = {0};
+    static const char room_for_header[WS_MAX_HEADER];
+    struct jbuf *jb = &h->scratch;
     int nbins = a ? (int)a->nbins : 0;
     o->n = 0;
+    o->borrowed = false;
     if (nbins > SIO_MAX_ATTACHMENTS)
         return -1;
-    sio_encode(&jb, type, nsp, nbins, ack_id);
-    jb_raw(&jb, "[", 1);
+    jb_reset(jb);
+    jb_raw(jb, room_for_header, WS_MAX_HEADER);
+    sio_encode(jb, type, nsp, nbins, ack_id);
+    jb_raw(jb, "[", 1);
     if (event) {
-        jb_str(&jb, event, strlen(event));
+        jb_str(jb, event, strlen(event));
         if (a && a->len > 0)
-            jb_raw(&jb, ",", 1);
+            jb_raw(jb, ",", 1);
     }
     if (a)
-        jb_raw(&jb, a->json, a->len);
-    jb_raw(&jb, "]", 1);
-    int r = jb.oom ? -1 : add_frame(o, WS_OP_TEXT, jb.p, jb.len);
-    jb_free(&jb);
+        jb_raw(jb, a->json, a->len);
+    jb_raw(jb, "]", 1);
+    if (jb->oom) {
+        jb_free(jb);
+        return -1;
+    }
+    size_t plen = jb->len - WS_MAX_HEADER;
+    uint8_t hdr[WS_MAX_HEADER];
+    size_t hn = ws_write_header(hdr, true, WS_OP_TEXT, plen, NULL);
+    uint8_t *start = (uint8_t *)jb->p + WS_MAX_HEADER - hn;
+    memcpy(start, hdr, hn);
+    o->frames[0] = start;
+    o->lens[0] = hn + plen;
+    o->n = 1;
+    o->borrowed = true;
+    int r = 0;
     for (int i = 0; r == 0 && i < nbins; i++)
         r = add_frame(o, WS_OP_BINARY, a->bins[i].data, a->bins[i].len);
     if (r != 0)
@@ -590,7 +613,7 @@ size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
 void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a)
 {
     struct outgoing o;
-    if (s->state == SOCK_CLOSED || build(&o, SIO_EVENT, s->nsp->name, -1, event, a) != 0)
+    if (s->state == SOCK_CLOSED || build(s->nsp->hub, &o, SIO_EVENT, s->nsp->name, -1, event, a) != 0)
         return;
     deliver(s->ss, &o);
     out_free(&o);
@@ -614,7 +637,7 @@ void hub_emit_to(struct hub_nsp *nsp, const char *room,
     if (n == 0)
         return;
     struct outgoing o;
-    if (build(&o, SIO_EVENT, nsp->name, -1, event, a) != 0)
+    if (build(nsp->hub, &o, SIO_EVENT, nsp->name, -1, event, a) != 0)
         return;
     for (size_t i = 0; i < n; i++) {
         if (members[i] != except && members[i]->state != SOCK_CLOSED)
@@ -636,7 +659,7 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
         return -1;
     struct outgoing o;
     int64_t id = s->next_ack_id;
-    if (build(&o, SIO_EVENT, s->nsp->name, id, event, a) != 0)
+    if (build(s->nsp->hub, &o, SIO_EVENT, s->nsp->name, id, event, a) != 0)
         return -1;
     s->next_ack_id++;
     s->acks[s->nacks].id = id;
@@ -658,7 +681,7 @@ void hub_ack(struct hub_socket *s, struct hub_event *ev,
         return;
     ev->acked = true;
     struct outgoing o;
-    if (build(&o, SIO_ACK, s->nsp->name, ev->ack_id, NULL, reply) != 0)
+    if (build(s->nsp->hub, &o, SIO_ACK, s->nsp->name, ev->ack_id, NULL, reply) != 0)
         return;
     deliver(s->ss, &o);
     out_free(&o);
@@ -1110,6 +1133,8 @@ void hub_tick(struct hub *h, int64_t now)
     static const uint8_t ping_frame[] = {0x81, 0x01, '2'}; /* text "2" */
     hub_enter(h);
     h->now = now;
+    if (h->scratch.cap > 65536) /* one big emit need not pin its memory */
+        jb_free(&h->scratch);
     for (struct hub_session *ss = h->sessions; ss; ss = ss->next) {
         if (ss->closed)
             continue;
@@ -1198,5 +1223,6 @@ void hub_free(struct hub *h)
         free(n->name);
         free(n);
     }
+    jb_free(&h->scratch);
     free(h);
 }

@@ -589,6 +589,13 @@ void jb_int(struct jbuf *jb, long long v)
     jb_raw(jb, b + sizeof b - n, n);
 }
 
+/* Empty jb but keep its memory, for the next text. */
+void jb_reset(struct jbuf *jb)
+{
+    jb->len = 0;
+    jb->oom = false;
+}
+
 /* Free the text and reset jb to empty. */
 void jb_free(struct jbuf *jb)
 {

@@ -46,6 +46,7 @@ void jb_raw(struct jbuf *jb, const char *s, size_t n);
 void jb_lit(struct jbuf *jb, const char *s);
 void jb_str(struct jbuf *jb, const char *s, size_t n);
 void jb_int(struct jbuf *jb, long long v);
+void jb_reset(struct jbuf *jb);
 void jb_free(struct jbuf *jb);
 
 #endif

@@ -63,6 +63,8 @@
 #define SHUTDOWN_FLUSH_MS 1000   /* SIGTERM: time allowed to flush output */
 #define ACCEPT_BACKOFF_MS 100    /* pause accepting after EMFILE/ENFILE */
 #define TICK_MS 50               /* how often deadlines are checked */
+#define IDLE_TICKS 20            /* ticks without traffic before a
+                                  * connection's empty buffers are freed */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
 #define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued, or
                                   * half of --max-buffered if that is less */
@@ -207,6 +209,7 @@ struct conn {
     bool keep_alive;        /* HTTP: read another request after this one */
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
+    uint8_t idle_ticks;     /* timer ticks since the last traffic */
     int file_fd;            /* file being sent, or -1 */
     uint64_t file_left;     /* bytes of file_fd still to queue */
     int status;             /* last HTTP status or WebSocket close code */
@@ -1031,6 +1034,7 @@ static void conn_write(struct conn *c)
  * drained, and ask poll() for exactly the events we can act on. */
 static void conn_update(struct conn *c)
 {
+    c->idle_ticks = 0;
     conn_write(c);
     if (c->state == CONN_DEAD)
         return;
@@ -1219,11 +1223,16 @@ static void conn_timeout(struct conn *c, int64_t now)
     }
 }
 
-/* Give back the buffers of a connection that has nothing in them, so an
- * idle connection costs its struct and nothing more. A busy one keeps its
- * buffers between ticks, so the hot path does not allocate per message. */
+/* Give back the buffers of a connection that has had no traffic for
+ * IDLE_TICKS ticks (a second), so an idle connection costs its struct and
+ * nothing more, while a busy one keeps its buffers and the hot path does
+ * not allocate per message. */
 static void release_idle_buffers(struct conn *c)
 {
+    if (c->idle_ticks < IDLE_TICKS) {
+        c->idle_ticks++;
+        return;
+    }
     if (c->in.len == 0 && c->in.data)
         buf_free(&c->in);
     if (c->out.len == 0 && c->out.data)
