@@ -210,6 +210,8 @@ struct conn {
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
     uint8_t idle_ticks;     /* timer ticks since the last traffic */
+    bool in_flush;          /* on srv.flush: the hub queued it output */
+    struct conn *next_flush;/* link in srv.flush while in_flush */
     int file_fd;            /* file being sent, or -1 */
     uint64_t file_left;     /* bytes of file_fd still to queue */
     int status;             /* last HTTP status or WebSocket close code */
@@ -224,6 +226,7 @@ static struct {
     struct conn **conns;     /* conns[i] owns pfds[i]; conns[0] unused */
     size_t npfds;            /* pfds in use, listener included */
     struct conn *dead;       /* conns closed this turn, to be freed */
+    struct conn *flush;      /* conns the hub wrote to this turn */
     char root[PATH_MAX];     /* realpath of --root */
     int64_t next_tick;       /* ms: when deadlines are next checked */
     int64_t accept_resume;   /* ms: listener paused until then; 0: not */
@@ -1082,8 +1085,26 @@ static void transport_send(void *peer, const uint8_t *frame, size_t len)
         if (ws_parse_header(frame, len, &h) > 0)
             trace_frame(c, "->", &h, frame + h.size, (size_t)h.len);
     }
-    if (conn_send(c, frame, len) == 0)
-        srv.pfds[c->slot].events |= POLLOUT;
+    if (conn_send(c, frame, len) != 0 || c->in_flush)
+        return;
+    /* Written at the end of this loop turn, once, with whatever else
+     * the hub queues for it meanwhile: no extra trip through poll(). */
+    c->in_flush = true;
+    c->next_flush = srv.flush;
+    srv.flush = c;
+}
+
+/* Write out what the hub queued this turn: one write per connection,
+ * and only for the connections it touched. */
+static void flush_hub_output(void)
+{
+    while (srv.flush) {
+        struct conn *c = srv.flush;
+        srv.flush = c->next_flush;
+        c->in_flush = false;
+        if (c->state != CONN_DEAD)
+            conn_update(c);
+    }
 }
 
 /* The hub ends a session: start the WebSocket closing handshake. */
@@ -1373,7 +1394,13 @@ static void run(void)
             check_timers(now);
             srv.next_tick = now + TICK_MS;
         }
-        reap_dead();
+        /* Freeing a dead connection may make the hub write to others
+         * (a "disconnect" handler tells the room), so repeat until both
+         * lists are empty. */
+        do {
+            flush_hub_output();
+            reap_dead();
+        } while (srv.flush);
     }
 }
 
