@@ -7,7 +7,7 @@
 // (build/wsload) to CPU 1 with taskset. The table shows medians and the
 // ratio wshub/peer. Nothing here is a test: no time is asserted.
 //
-//   node bench/run.js [--reps N] [--seconds S] [--only NAME]
+//   node bench/run.js [--reps N] [--seconds S] [--only NAME] [--wshub PATH]
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
@@ -23,9 +23,10 @@ const opt = (name, dflt) => {
 const REPS = Number(opt('--reps', 3));
 const SECONDS = String(opt('--seconds', 5));
 const ONLY = opt('--only', '');
+const WSHUB = path.resolve(opt('--wshub', path.join(ROOT, 'wshub'))); // e.g. an older build, for "before"
 
 const servers = {
-  wshub: (extra = []) => [path.join(ROOT, 'wshub'), '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
+  wshub: (extra = []) => [WSHUB, '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
   ws: () => ['node', path.join(__dirname, 'ws-echo.js'), '0'],
   'socket.io': (extra = []) => ['node', path.join(__dirname, 'sio-chat.js'), '0', ...extra],
 };
