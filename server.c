@@ -63,6 +63,13 @@
 #define SHUTDOWN_FLUSH_MS 1000   /* SIGTERM: time allowed to flush output */
 #define ACCEPT_BACKOFF_MS 100    /* pause accepting after EMFILE/ENFILE */
 #define TICK_MS 50               /* how often deadlines are checked */
+#define SPIN_US 50               /* after a busy turn, poll without sleeping
+                                  * this long before blocking in poll() */
+#define SPIN_MAX_FDS 256         /* ...but only while the hot set is small */
+#define COLD_TICKS 4             /* ticks without traffic before a connection
+                                  * moves to the cold part of the poll set */
+#define FULL_POLL_MS 10          /* how often the cold part is polled while
+                                  * hot connections keep the loop busy */
 #define IDLE_TICKS 20            /* ticks without traffic before a
                                   * connection's empty buffers are freed */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
@@ -222,9 +229,12 @@ struct conn {
 static struct {
     struct options opt;
     int listen_fd;           /* the listening socket */
-    struct pollfd *pfds;     /* [0] listener, [1..npfds) one per conn */
+    struct pollfd *pfds;     /* [0] listener, [1..npfds) one per conn:
+                              * hot ones in [1..nhot), cold after */
     struct conn **conns;     /* conns[i] owns pfds[i]; conns[0] unused */
     size_t npfds;            /* pfds in use, listener included */
+    size_t nhot;             /* pfds[0..nhot) are polled on every turn */
+    int64_t full_poll_due;   /* ms: when the cold part is next polled */
     struct conn *dead;       /* conns closed this turn, to be freed */
     struct conn *flush;      /* conns the hub wrote to this turn */
     char root[PATH_MAX];     /* realpath of --root */
@@ -302,11 +312,16 @@ static const char *peer_name(const struct conn *c)
     return name;
 }
 
-static int64_t now_ms(void)
+static int64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t now_ms(void)
+{
+    return now_us() / 1000;
 }
 
 /* One line to stderr, prefixed with the connection's peer. */
@@ -343,8 +358,53 @@ static void conn_kill(struct conn *c, const char *why)
     srv.dead = c;
 }
 
-/* Free every connection killed this turn and give its poll slot to the
- * last connection, so the pollfd array stays dense without a rebuild. */
+/* ---- The poll set: hot and cold ------------------------------------------
+ *
+ * poll() costs time in proportion to the descriptors it is given, ready
+ * or not. 10,000 idle connections would make every wake-up of a busy
+ * server scan 10,000 entries. So the array is kept in two parts: hot
+ * connections (traffic in the last COLD_TICKS ticks, or output pending)
+ * at the front, polled on every turn; cold ones behind, polled with the
+ * rest only every FULL_POLL_MS, or whenever nothing is hot. A cold
+ * connection's first message after a quiet spell may thus wait up to
+ * FULL_POLL_MS while others are busy; after that it is hot again.
+ * Slots move only by swapping, so the array stays dense and no move
+ * costs more than one swap. */
+
+/* Put the connections of slots a and b in each other's place. */
+static void swap_slots(size_t a, size_t b)
+{
+    struct pollfd p = srv.pfds[a];
+    struct conn *c = srv.conns[a];
+    srv.pfds[a] = srv.pfds[b];
+    srv.conns[a] = srv.conns[b];
+    srv.pfds[b] = p;
+    srv.conns[b] = c;
+    srv.conns[a]->slot = a;
+    srv.conns[b]->slot = b;
+}
+
+static bool is_hot(const struct conn *c)
+{
+    return c->slot < srv.nhot;
+}
+
+/* Move a cold connection to the end of the hot part. */
+static void make_hot(struct conn *c)
+{
+    if (!is_hot(c))
+        swap_slots(c->slot, srv.nhot++);
+}
+
+/* Move a hot connection to the start of the cold part. */
+static void make_cold(struct conn *c)
+{
+    if (is_hot(c))
+        swap_slots(c->slot, --srv.nhot);
+}
+
+/* Free every connection killed this turn and give its poll slot to
+ * another, so the pollfd array stays dense without a rebuild. */
 static void reap_dead(void)
 {
     while (srv.dead) {
@@ -355,10 +415,8 @@ static void reap_dead(void)
          * to that are dead too ignore it (conn_send checks). */
         if (c->session)
             hub_session_gone(c->session, "transport close");
-        size_t last = srv.npfds - 1;
-        srv.pfds[c->slot] = srv.pfds[last];
-        srv.conns[c->slot] = srv.conns[last];
-        srv.conns[c->slot]->slot = c->slot;
+        make_cold(c); /* now at the start of the cold part */
+        swap_slots(c->slot, srv.npfds - 1);
         srv.npfds--;
         buf_free(&c->in);
         buf_free(&c->out);
@@ -1056,6 +1114,34 @@ static void conn_update(struct conn *c)
     srv.pfds[c->slot].events = ev;
 }
 
+/* Have c updated (written, its poll events set) at the end of this loop
+ * turn rather than now: for connections the hub writes to from inside
+ * another's handler, for timers, and for cold connections that woke up. */
+static void conn_later(struct conn *c)
+{
+    if (c->in_flush || c->state == CONN_DEAD)
+        return;
+    c->in_flush = true;
+    c->next_flush = srv.flush;
+    srv.flush = c;
+}
+
+/* The end of a loop turn: one write per connection that has output, only
+ * for the connections touched, and every one of them is hot now. */
+static void update_later_conns(void)
+{
+    while (srv.flush) {
+        struct conn *c = srv.flush;
+        srv.flush = c->next_flush;
+        c->in_flush = false;
+        if (c->state == CONN_DEAD)
+            continue;
+        conn_update(c);
+        if (c->state != CONN_DEAD)
+            make_hot(c);
+    }
+}
+
 /* ========================================================================
  * The hub's transport: how the hub's frames reach a connection
  * ======================================================================== */
@@ -1077,7 +1163,7 @@ static void transport_send(void *peer, const uint8_t *frame, size_t len)
      * client whose queue is empty. */
     if (c->out.len > 0 && c->out.len + len > srv.opt.max_buffered) {
         ws_start_close(c, WS_CLOSE_POLICY, "output over --max-buffered");
-        srv.pfds[c->slot].events |= POLLOUT;
+        conn_later(c);
         return;
     }
     if (srv.opt.trace) {
@@ -1085,26 +1171,10 @@ static void transport_send(void *peer, const uint8_t *frame, size_t len)
         if (ws_parse_header(frame, len, &h) > 0)
             trace_frame(c, "->", &h, frame + h.size, (size_t)h.len);
     }
-    if (conn_send(c, frame, len) != 0 || c->in_flush)
-        return;
     /* Written at the end of this loop turn, once, with whatever else
      * the hub queues for it meanwhile: no extra trip through poll(). */
-    c->in_flush = true;
-    c->next_flush = srv.flush;
-    srv.flush = c;
-}
-
-/* Write out what the hub queued this turn: one write per connection,
- * and only for the connections it touched. */
-static void flush_hub_output(void)
-{
-    while (srv.flush) {
-        struct conn *c = srv.flush;
-        srv.flush = c->next_flush;
-        c->in_flush = false;
-        if (c->state != CONN_DEAD)
-            conn_update(c);
-    }
+    if (conn_send(c, frame, len) == 0)
+        conn_later(c);
 }
 
 /* The hub ends a session: start the WebSocket closing handshake. */
@@ -1112,8 +1182,7 @@ static void transport_close(void *peer, uint16_t code, const char *reason)
 {
     struct conn *c = peer;
     ws_start_close(c, code, reason);
-    if (c->state != CONN_DEAD)
-        srv.pfds[c->slot].events |= POLLOUT;
+    conn_later(c);
 }
 
 static const struct hub_transport transport = {transport_send, transport_close};
@@ -1201,6 +1270,7 @@ static void accept_all(void)
         srv.pfds[c->slot].fd = fd;
         srv.pfds[c->slot].events = POLLIN;
         srv.pfds[c->slot].revents = 0;
+        make_hot(c); /* a request is on its way */
         conn_log(c, "open");
     }
 }
@@ -1269,12 +1339,23 @@ static void check_timers(int64_t now)
     hub_tick(srv.hub, now);
     for (size_t i = 1; i < srv.npfds; i++) {
         struct conn *c = srv.conns[i];
-        if (c->state != CONN_DEAD)
-            release_idle_buffers(c);
-        if (c->state != CONN_DEAD && c->deadline != 0 && now >= c->deadline) {
+        if (c->state == CONN_DEAD)
+            continue;
+        release_idle_buffers(c);
+        if (c->deadline != 0 && now >= c->deadline) {
             conn_timeout(c, now);
-            if (c->state != CONN_DEAD)
-                conn_update(c);
+            conn_later(c);
+        }
+        /* Quiet for COLD_TICKS with nothing to send: cold. The swap
+         * brings a connection we have not looked at yet into slot i, so
+         * look at slot i again. */
+        bool quiet = c->idle_ticks >= COLD_TICKS && c->out.len == 0 &&
+                     c->file_fd < 0 && !c->paused && !c->in_flush;
+        if (is_hot(c) && quiet && c->state != CONN_DEAD) {
+            bool moved_other = c->slot != srv.nhot - 1;
+            make_cold(c);
+            if (moved_other)
+                i--;
         }
     }
     if (srv.accept_resume != 0 && now >= srv.accept_resume &&
@@ -1358,6 +1439,7 @@ static bool all_flushed(void)
 
 static void run(void)
 {
+    int64_t last_busy = 0; /* us: when a turn last found work */
     srv.next_tick = now_ms() + TICK_MS;
     for (;;) {
         int64_t now = now_ms();
@@ -1369,16 +1451,34 @@ static void run(void)
         int timeout = (int)(srv.next_tick - now);
         if (timeout < 0)
             timeout = 0;
-        int ready = poll(srv.pfds, srv.npfds, timeout);
+        /* Poll the hot part only, unless nothing is hot or the cold
+         * part is due (see "The poll set: hot and cold"). */
+        bool full = srv.nhot <= 1 || now >= srv.full_poll_due;
+        size_t npoll = full ? srv.npfds : srv.nhot;
+        if (full)
+            srv.full_poll_due = now + FULL_POLL_MS;
+        else if (timeout > srv.full_poll_due - now)
+            timeout = (int)(srv.full_poll_due - now);
+        /* Going to sleep in poll() and being woken costs tens of
+         * microseconds (more in a virtual machine). Right after a turn
+         * that had work, the next message is likely close behind, so we
+         * look again without sleeping for SPIN_US first, as long as
+         * looking is cheap (a small hot set). An idle server sleeps as
+         * before; a busy one never gets here. */
+        if (npoll <= SPIN_MAX_FDS && now_us() - last_busy < SPIN_US)
+            timeout = 0;
+        int ready = poll(srv.pfds, npoll, timeout);
+        if (ready > 0)
+            last_busy = now_us();
         if (ready < 0 && errno != EINTR) {
             perror("wshub: poll");
             return;
         }
         now = now_ms();
 
-        /* Walk down, so a slot freed by reap_dead (refilled from the end)
-         * is never one we have yet to visit this turn. */
-        for (size_t i = srv.npfds - 1; ready > 0 && i >= 1; i--) {
+        /* No slot moves during this walk: connections are only marked
+         * dead, and cold ones that woke up are made hot at the end. */
+        for (size_t i = npoll - 1; ready > 0 && i >= 1; i--) {
             struct pollfd *p = &srv.pfds[i];
             struct conn *c = srv.conns[i];
             if (p->revents == 0 || c->state == CONN_DEAD)
@@ -1387,6 +1487,8 @@ static void run(void)
                 conn_read(c);
             if (c->state != CONN_DEAD)
                 conn_update(c);
+            if (!is_hot(c))
+                conn_later(c);
         }
         if (srv.pfds[0].revents & POLLIN)
             accept_all();
@@ -1398,7 +1500,7 @@ static void run(void)
          * (a "disconnect" handler tells the room), so repeat until both
          * lists are empty. */
         do {
-            flush_hub_output();
+            update_later_conns();
             reap_dead();
         } while (srv.flush);
     }
@@ -1621,6 +1723,7 @@ int main(int argc, char **argv)
     srv.pfds[0].fd = srv.listen_fd;
     srv.pfds[0].events = POLLIN;
     srv.npfds = 1;
+    srv.nhot = 1; /* the listener is always polled */
 
     struct sockaddr_storage sa_bound;
     socklen_t salen = sizeof sa_bound;
