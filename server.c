@@ -66,7 +66,7 @@
 #define SPIN_US 50               /* after a busy turn, poll without sleeping
                                   * this long before blocking in poll() */
 #define SPIN_MAX_FDS 256         /* ...but only while the hot set is small */
-#define COLD_TICKS 4             /* ticks without traffic before a connection
+#define COLD_TICKS 4             /* ticks without input before a connection
                                   * moves to the cold part of the poll set */
 #define FULL_POLL_MS 10          /* how often the cold part is polled while
                                   * hot connections keep the loop busy */
@@ -217,6 +217,7 @@ struct conn {
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
     uint8_t idle_ticks;     /* timer ticks since the last traffic */
+    uint8_t quiet_ticks;    /* timer ticks since the client last sent */
     bool in_flush;          /* on srv.flush: the hub queued it output */
     struct conn *next_flush;/* link in srv.flush while in_flush */
     int file_fd;            /* file being sent, or -1 */
@@ -1057,6 +1058,7 @@ static void conn_read(struct conn *c)
         conn_kill(c, NULL);
         return;
     }
+    c->quiet_ticks = 0;
     if (c->state == CONN_DRAINING)
         return; /* the peer's last words are read and dropped */
     conn_take_held(c);
@@ -1127,7 +1129,9 @@ static void conn_later(struct conn *c)
 }
 
 /* The end of a loop turn: one write per connection that has output, only
- * for the connections touched, and every one of them is hot now. */
+ * for the connections touched. Those that sent us something, or could not
+ * take all their output, are hot now; a client that only receives (a
+ * broadcast's audience) and took it all stays cold. */
 static void update_later_conns(void)
 {
     while (srv.flush) {
@@ -1137,7 +1141,7 @@ static void update_later_conns(void)
         if (c->state == CONN_DEAD)
             continue;
         conn_update(c);
-        if (c->state != CONN_DEAD)
+        if (c->state != CONN_DEAD && (c->out.len > 0 || c->quiet_ticks == 0))
             make_hot(c);
     }
 }
@@ -1342,14 +1346,16 @@ static void check_timers(int64_t now)
         if (c->state == CONN_DEAD)
             continue;
         release_idle_buffers(c);
+        if (c->quiet_ticks < UINT8_MAX)
+            c->quiet_ticks++;
         if (c->deadline != 0 && now >= c->deadline) {
             conn_timeout(c, now);
             conn_later(c);
         }
-        /* Quiet for COLD_TICKS with nothing to send: cold. The swap
+        /* Silent for COLD_TICKS with nothing to send: cold. The swap
          * brings a connection we have not looked at yet into slot i, so
          * look at slot i again. */
-        bool quiet = c->idle_ticks >= COLD_TICKS && c->out.len == 0 &&
+        bool quiet = c->quiet_ticks >= COLD_TICKS && c->out.len == 0 &&
                      c->file_fd < 0 && !c->paused && !c->in_flush;
         if (is_hot(c) && quiet && c->state != CONN_DEAD) {
             bool moved_other = c->slot != srv.nhot - 1;
