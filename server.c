@@ -20,10 +20,18 @@
  * It never blocks: all sockets are non-blocking, output waits in a buffer
  * and POLLOUT is asked for only while that buffer is not empty.
  *
+ * Performance, in three ideas: every read lands in one shared buffer and
+ * every complete frame in it is handled before anything is written; each
+ * connection's output is gathered and written once per loop turn; and the
+ * pollfd array keeps busy connections at the front so that a wake-up
+ * looks at those, not at 10,000 idle ones (see "The poll set").
+ *
  * Simplifications, named: timers are checked on a 50 ms tick rather than
- * kept in a heap, so a deadline fires up to one tick late; the listener
- * backs off for 100 ms when the fd table is full rather than juggling a
- * reserve descriptor; files are read with read(), not sendfile().
+ * kept in a heap, so a deadline fires up to one tick late (the tick walks
+ * every connection, 20 times a second, not on every wake-up); the
+ * listener backs off for 100 ms when the fd table is full rather than
+ * juggling a reserve descriptor; files are read with read(), not
+ * sendfile().
  *
  * References: RFC 6455 §4.2, §5.5, §7.1; RFC 9110 §9.3.1-2 (GET, HEAD),
  * §15; RFC 9112 §9.3 (persistent connections), §9.6 (tear-down);
@@ -41,6 +49,9 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#ifdef __GLIBC__
+#include <malloc.h> /* malloc_trim */
+#endif
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,9 +80,13 @@
 #define COLD_TICKS 4             /* ticks without input before a connection
                                   * moves to the cold part of the poll set */
 #define FULL_POLL_MS 10          /* how often the cold part is polled while
-                                  * hot connections keep the loop busy */
+                                  * hot connections keep the loop busy... */
+#define FULL_POLL_PER_MS 250     /* ...plus 1 ms per this many cold ones: a
+                                  * full poll of 10,000 costs milliseconds */
 #define IDLE_TICKS 20            /* ticks without traffic before a
                                   * connection's empty buffers are freed */
+#define TRIM_AFTER (256 * 1024)  /* bytes freed in one tick that are worth
+                                  * giving back to the kernel (glibc) */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
 #define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued, or
                                   * half of --max-buffered if that is less */
@@ -366,9 +381,10 @@ static void conn_kill(struct conn *c, const char *why)
  * server scan 10,000 entries. So the array is kept in two parts: hot
  * connections (traffic in the last COLD_TICKS ticks, or output pending)
  * at the front, polled on every turn; cold ones behind, polled with the
- * rest only every FULL_POLL_MS, or whenever nothing is hot. A cold
- * connection's first message after a quiet spell may thus wait up to
- * FULL_POLL_MS while others are busy; after that it is hot again.
+ * rest only every FULL_POLL_MS plus 1 ms per FULL_POLL_PER_MS of them
+ * (10 ms with a few hundred, 50 ms with 10,000), or whenever nothing is
+ * hot. A cold connection's first message after a quiet spell may thus
+ * wait that long while others are busy; after that it is hot again.
  * Slots move only by swapping, so the array stays dense and no move
  * costs more than one swap. */
 
@@ -1322,30 +1338,34 @@ static void conn_timeout(struct conn *c, int64_t now)
  * IDLE_TICKS ticks (a second), so an idle connection costs its struct and
  * nothing more, while a busy one keeps its buffers and the hot path does
  * not allocate per message. */
-static void release_idle_buffers(struct conn *c)
+static size_t release_idle_buffers(struct conn *c)
 {
+    size_t freed = 0;
     if (c->idle_ticks < IDLE_TICKS) {
         c->idle_ticks++;
-        return;
+        return 0;
     }
-    if (c->in.len == 0 && c->in.data)
-        buf_free(&c->in);
-    if (c->out.len == 0 && c->out.data)
-        buf_free(&c->out);
-    if (c->msg.len == 0 && c->msg.data)
-        buf_free(&c->msg);
+    struct buf *bufs[] = {&c->in, &c->out, &c->msg};
+    for (int k = 0; k < 3; k++) {
+        if (bufs[k]->len == 0 && bufs[k]->data) {
+            freed += bufs[k]->cap;
+            buf_free(bufs[k]);
+        }
+    }
+    return freed;
 }
 
 /* Check every deadline and release idle buffers. Runs once per TICK_MS,
  * not once per wake-up. */
 static void check_timers(int64_t now)
 {
+    size_t freed = 0;
     hub_tick(srv.hub, now);
     for (size_t i = 1; i < srv.npfds; i++) {
         struct conn *c = srv.conns[i];
         if (c->state == CONN_DEAD)
             continue;
-        release_idle_buffers(c);
+        freed += release_idle_buffers(c);
         if (c->quiet_ticks < UINT8_MAX)
             c->quiet_ticks++;
         if (c->deadline != 0 && now >= c->deadline) {
@@ -1364,6 +1384,13 @@ static void check_timers(int64_t now)
                 i--;
         }
     }
+#ifdef __GLIBC__
+    /* free() keeps memory in the process; after a burst of connections
+     * the freed buffers sit between live structs, where the heap cannot
+     * shrink. glibc can still hand whole free pages back to the kernel. */
+    if (freed >= TRIM_AFTER)
+        malloc_trim(0);
+#endif
     if (srv.accept_resume != 0 && now >= srv.accept_resume &&
         srv.stop_deadline == 0) {
         srv.accept_resume = 0;
@@ -1462,7 +1489,8 @@ static void run(void)
         bool full = srv.nhot <= 1 || now >= srv.full_poll_due;
         size_t npoll = full ? srv.npfds : srv.nhot;
         if (full)
-            srv.full_poll_due = now + FULL_POLL_MS;
+            srv.full_poll_due = now + FULL_POLL_MS +
+                                (int64_t)((srv.npfds - srv.nhot) / FULL_POLL_PER_MS);
         else if (timeout > srv.full_poll_due - now)
             timeout = (int)(srv.full_poll_due - now);
         /* Going to sleep in poll() and being woken costs tens of
