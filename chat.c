@@ -367,40 +367,58 @@ static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
     reply(s, ev, jb);
 }
 
+/* Read the "room" field of the object arg into room. Returns 0, or -1
+ * after answering the ack with the error. */
+static int room_field(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                      const char *arg, size_t alen, char room[CHAT_MAX_ROOM + 1])
+{
+    const char *v;
+    size_t vlen;
+    if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0) {
+        fail(c, s, ev, "room must be 1 to 32 letters, digits, - or _");
+        return -1;
+    }
+    return 0;
+}
+
+/* Read and check the "text" field of the object arg. Returns 0, or -1
+ * after answering the ack with the error. */
+static int text_field(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                      const char *arg, size_t alen, char text[CHAT_MAX_TEXT + 1])
+{
+    const char *v;
+    size_t vlen;
+    if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
+        user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
+        fail(c, s, ev, "text must be a string of 1 to 2000 bytes");
+        return -1;
+    }
+    return 0;
+}
+
 /* message {text}: post to the lobby. */
 static void on_message(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
     struct chat *c = ud;
-    const char *arg, *v;
-    size_t alen, vlen;
+    const char *arg;
+    size_t alen;
     char text[CHAT_MAX_TEXT + 1];
     first_arg(ev, &arg, &alen);
-    if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
-        user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
-        fail(c, s, ev, "text must be a string of 1 to 2000 bytes");
-        return;
-    }
-    post(c, s, ev, CHAT_LOBBY, text);
+    if (text_field(c, s, ev, arg, alen, text) == 0)
+        post(c, s, ev, CHAT_LOBBY, text);
 }
 
 /* room-message {room, text}: post to one room. */
 static void on_room_message(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
     struct chat *c = ud;
-    const char *arg, *v;
-    size_t alen, vlen;
+    const char *arg;
+    size_t alen;
     char room[CHAT_MAX_ROOM + 1], text[CHAT_MAX_TEXT + 1];
     first_arg(ev, &arg, &alen);
-    if (json_get(arg, alen, "room", &v, &vlen) != 0 || room_name(v, vlen, room) != 0) {
-        fail(c, s, ev, "room must be 1 to 32 letters, digits, - or _");
-        return;
-    }
-    if (json_get(arg, alen, "text", &v, &vlen) != 0 ||
-        user_text(v, vlen, text, CHAT_MAX_TEXT, true) != 0) {
-        fail(c, s, ev, "text must be a string of 1 to 2000 bytes");
-        return;
-    }
-    post(c, s, ev, room, text);
+    if (room_field(c, s, ev, arg, alen, room) == 0 &&
+        text_field(c, s, ev, arg, alen, text) == 0)
+        post(c, s, ev, room, text);
 }
 
 /* join room: ack {room, members:[{userId,name}], history:[...]} */
