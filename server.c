@@ -1178,9 +1178,9 @@ static void transport_send(void *peer, const uint8_t *frame, size_t len)
      * broadcasts for it forever. Past the cap it gets no more frames but
      * a Close 1008, queued behind what it has not read; if it never reads
      * that either, --close-timeout drops TCP. Its own requests cannot
-     * reach the cap: we stop reading from a client while OUT_HIGH_WATER
-     * of replies wait. One frame bigger than the cap may still go to a
-     * client whose queue is empty. */
+     * reach the cap: we stop reading from a client while srv.high_water
+     * (at most half the cap) of replies wait. One frame bigger than the
+     * cap may still go to a client whose queue is empty. */
     if (c->out.len > 0 && c->out.len + len > srv.opt.max_buffered) {
         ws_start_close(c, WS_CLOSE_POLICY, "output over --max-buffered");
         conn_later(c);
