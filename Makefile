@@ -5,11 +5,12 @@ CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic
 LDLIBS  := -lcrypto
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-# The pure parts (no sockets) are linked into the unit tests as well.
-LIB     := ws.c http.c json.c sio.c hub.c chat.c echoapp.c
-SRC     := server.c $(LIB) build/client_js.c
-HDR     := ws.h http.h json.h sio.h hub.h apps.h
-UNITS   := unit_ws unit_http unit_json unit_hub
+# The pure parts (no sockets) are linked into the unit tests as well;
+# the loop and the two files that answer its connections are not.
+LIB     := ws.c http.c json.c sio.c eio.c hub.c chat.c echoapp.c
+SRC     := server.c web.c engine.c $(LIB) build/client_js.c
+HDR     := ws.h http.h json.h sio.h eio.h hub.h apps.h conn.h
+UNITS   := unit_ws unit_http unit_json unit_eio unit_hub
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
@@ -83,7 +84,7 @@ valgrind: wshub test/node_modules/.package-lock.json
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
 # build/fuzz/NAME-new, so the repository only changes when we decide.
-FUZZERS      := http ws json sio
+FUZZERS      := http ws json sio eio
 FUZZ_SECONDS ?= 300
 FUZZ_CI      ?= 30
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

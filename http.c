@@ -6,15 +6,25 @@
  * This file parses a request head into pointers into the caller's buffer,
  * in the manner of picohttpparser: call it again with more bytes until it
  * says the head is complete. It also decodes and normalises request paths
- * so that nothing outside the served folder can be named.
+ * so that nothing outside the served folder can be named, and it holds the
+ * Origin policy that keeps other sites' pages out (RFC 6455 §10.2).
  *
- * It does not read request bodies (wshub accepts only GET and HEAD), chunked
- * encoding, or absolute-form targets; server.c answers those with an error.
+ * Request bodies are framed, not read. Once the head is complete the
+ * parser applies RFC 9112 §6.3's length rules and puts the body's length
+ * in req->content_length: the caller reads Content-Length bytes after the
+ * head; chunked bodies are refused with 411, and every other
+ * Transfer-Encoding with 400 or 501. A head whose framing is doubtful is
+ * an error, because two servers that disagree about where a body ends are
+ * how requests get smuggled (RFC 9112 §11.2). Absolute-form targets are
+ * not paths; http_decode_path refuses them with 400.
  *
  * References: RFC 9112 §2.2 (message parsing, bare LF), §3 (request line),
- * §5 (field lines; obs-fold rejected, §5.2); RFC 9110 §5.6.2 (tokens),
- * §5.6.1 (lists), §15 (status codes); RFC 6585 §5 (431); RFC 3986 §2.1
- * (percent-encoding) and §5.2.4 (removing dot segments).
+ * §5 (field lines; obs-fold rejected, §5.2), §6.1 (Transfer-Encoding),
+ * §6.3 (message body length), §7 (transfer coding names); RFC 9110 §5.3
+ * (repeated fields form one list), §5.6.1 (lists), §5.6.2 (tokens), §8.6
+ * (Content-Length), §15 (status codes); RFC 6585 §5 (431); RFC 3986 §2.1
+ * (percent-encoding) and §5.2.4 (removing dot segments); RFC 6454 §4 and
+ * §7 (origins and the Origin field); RFC 6455 §10.2 (origin policy).
  */
 #include "http.h"
 
@@ -136,13 +146,181 @@ static int parse_header_line(const char *p, size_t n, struct http_request *req)
     return 0;
 }
 
+/* ========================================================================
+ * Body framing, RFC 9112 §6
+ *
+ * A request says how long its body is in one of two ways: Content-Length,
+ * a decimal count of bytes, or Transfer-Encoding, whose last coding must
+ * then be chunked. Saying neither means there is no body (§6.3 item 7).
+ * Saying both, or saying either in a way two readers could take
+ * differently, is refused: the body's end is where the next request
+ * begins, so any doubt about it is a way to hide one request in another.
+ * ======================================================================== */
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Read one Content-Length field value into *value, as a list of
+ * 1*DIGIT (RFC 9110 §8.6) each of which must equal *value if *seen is
+ * already set; sets *seen. Returns 0, or fails req with 400.
+ *
+ * RFC 9110 §8.6 lets a recipient either reject "5, 5" and repeated equal
+ * fields as invalid or take them as the one value, which is what §6.3
+ * item 5 then frames the body with. We take them, since an upstream proxy
+ * that folds duplicates produces exactly that and the meaning is not in
+ * doubt. Everything else that is not 1*DIGIT is refused: a sign, a space
+ * inside ("1 0"), an empty value or an empty list element ("5,"), since
+ * §5.6.1's leniency about empty elements is not worth extending to the
+ * field that frames the body. Digits are added one at a time against
+ * HTTP_MAX_CONTENT_LENGTH, so an 8,000-digit value cannot overflow (§8.6
+ * asks for exactly that care). The limit, 2^53 - 1, is far past any body
+ * a client will send and still exact in a double, so a JavaScript client
+ * or a JSON log shows the same number we framed with. */
+static int content_length_value(const char *v, size_t n, bool *seen,
+                                uint64_t *value, struct http_request *req)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < n && is_ows(v[i]))
+            i++;
+        size_t start = i;
+        uint64_t x = 0;
+        while (i < n && v[i] >= '0' && v[i] <= '9') {
+            uint64_t d = (uint64_t)(v[i] - '0');
+            if (x > (HTTP_MAX_CONTENT_LENGTH - d) / 10)
+                return fail(req, 400, "Content-Length over 2^53 - 1");
+            x = x * 10 + d;
+            i++;
+        }
+        if (i == start)
+            return fail(req, 400, "Content-Length is not a decimal number");
+        while (i < n && is_ows(v[i]))
+            i++;
+        if (i < n && v[i] != ',')
+            return fail(req, 400, "Content-Length is not a decimal number");
+        if (*seen && x != *value)
+            return fail(req, 400, "Content-Length values differ");
+        *seen = true;
+        *value = x;
+        if (i == n)
+            return 0;
+        i++; /* past the comma; another value must follow */
+    }
+}
+
+/* Walk every Transfer-Encoding field as one list (RFC 9110 §5.3) and
+ * decide what the request gets. Returns HTTP_ERROR always, since wshub
+ * reads no transfer-coded body:
+ *   400  no coding named, or a coding that is not a token;
+ *   400  the final coding is not chunked: the body's length cannot be
+ *        known (§6.3 item 4);
+ *   400  chunked applied twice (§6.1: a sender MUST NOT);
+ *   501  chunked after codings we do not decode, "gzip, chunked" (§6.1:
+ *        a coding the server does not understand);
+ *   411  plain chunked: we do not decode chunked request bodies, and §6.3
+ *        lets a server insist on Content-Length with 411 instead.
+ * Coding names are case-insensitive (§7). Parameters after a ';' are
+ * skipped, not parsed; a quoted comma inside one can make the list split
+ * in the wrong place, but since every outcome here is a refusal that only
+ * changes which status is sent, never whether a body is read. */
+static int refuse_transfer_encoding(struct http_request *req)
+{
+    size_t codings = 0, chunked = 0;
+    bool last_chunked = false;
+    for (size_t h = 0; h < req->nheaders; h++) {
+        const struct http_header *f = &req->headers[h];
+        if (f->name_len != 17 ||
+            strncasecmp(f->name, "Transfer-Encoding", 17) != 0)
+            continue;
+        const char *v = f->value;
+        size_t n = f->value_len, i = 0;
+        while (i < n) {
+            /* §5.6.1: empty list elements are ignored. */
+            while (i < n && (is_ows(v[i]) || v[i] == ','))
+                i++;
+            if (i == n)
+                break;
+            size_t start = i;
+            while (i < n && is_tchar((unsigned char)v[i]))
+                i++;
+            size_t name_len = i - start;
+            while (i < n && is_ows(v[i]))
+                i++;
+            if (name_len == 0 || (i < n && v[i] != ',' && v[i] != ';'))
+                return fail(req, 400, "malformed Transfer-Encoding");
+            while (i < n && v[i] != ',')
+                i++; /* parameters, if any */
+            last_chunked = name_len == 7 &&
+                           strncasecmp(v + start, "chunked", 7) == 0;
+            codings++;
+            if (last_chunked)
+                chunked++;
+        }
+    }
+    if (codings == 0)
+        return fail(req, 400, "Transfer-Encoding names no coding");
+    if (!last_chunked)
+        return fail(req, 400, "final transfer coding is not chunked");
+    if (chunked > 1)
+        return fail(req, 400, "chunked applied more than once");
+    if (codings > 1)
+        return fail(req, 501, "transfer coding not implemented");
+    return fail(req, 411, "chunked request body; send Content-Length");
+}
+
+/* Decide the body's length once the head is complete (§6.3). Sets
+ * req->content_length and returns 0, or returns HTTP_ERROR with req
+ * failed as the comments below say. */
+static int frame_body(struct http_request *req)
+{
+    int te_fields, cl_fields;
+    http_find_header(req, "Transfer-Encoding", &te_fields);
+    http_find_header(req, "Content-Length", &cl_fields);
+
+    if (te_fields > 0) {
+        /* §6.1: an HTTP/1.0 message with Transfer-Encoding MUST be taken
+         * as faulty framing, even if Content-Length is present: 1.0 has
+         * no transfer codings, so whoever sent it is confused. */
+        if (req->minor_version == 0)
+            return fail(req, 400, "Transfer-Encoding in an HTTP/1.0 request");
+        /* §6.3 item 3: both at once "ought to be handled as an error";
+         * it is the classic request-smuggling shape (§11.2). */
+        if (cl_fields > 0)
+            return fail(req, 400, "both Content-Length and Transfer-Encoding");
+        return refuse_transfer_encoding(req);
+    }
+
+    /* §6.3 items 5 and 6: every Content-Length value valid and equal, or
+     * 400. §6.3 item 7: with neither field the body is empty. */
+    bool seen = false;
+    uint64_t value = 0;
+    for (size_t h = 0; h < req->nheaders; h++) {
+        const struct http_header *f = &req->headers[h];
+        if (f->name_len != 14 ||
+            strncasecmp(f->name, "Content-Length", 14) != 0)
+            continue;
+        if (content_length_value(f->value, f->value_len, &seen, &value,
+                                 req) != 0)
+            return HTTP_ERROR;
+    }
+    req->content_length = value;
+    return 0;
+}
+
 /* Parse the request head at buf[0..len). Returns the head's length (up to
  * and including the blank line), HTTP_NEED_MORE, or HTTP_ERROR with
- * req->status set: 400 for bad syntax, 414 for a request line over
+ * req->status and req->why set: 400 for bad syntax or doubtful body
+ * framing, 411 for a chunked body, 414 for a request line over
  * HTTP_MAX_REQUEST_LINE, 431 for a head over HTTP_MAX_HEAD or more than
- * HTTP_MAX_HEADERS lines, 505 for HTTP/2 and beyond. Every pointer in req
- * points into buf. The same bytes always give the same answer, and a
- * prefix of a valid head always gives HTTP_NEED_MORE. */
+ * HTTP_MAX_HEADERS lines, 501 for a transfer coding we do not decode, 505
+ * for HTTP/2 and beyond. On success req->content_length says how many
+ * body bytes follow the head; the parser never looks at them, so the
+ * caller reads (or skips) them before the next request. Every pointer in
+ * req points into buf. The same bytes always give the same answer, and a
+ * prefix of a complete head always gives HTTP_NEED_MORE, since framing is
+ * judged only once the whole head is there. */
 int http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
     size_t end, next;
@@ -178,8 +356,12 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
                 return fail(req, 431, "request head over 8 KiB");
             return HTTP_NEED_MORE;
         }
-        if (end == pos)
-            return (int)next; /* the blank line: the head is complete */
+        if (end == pos) {
+            /* The blank line: the head is complete. */
+            if (frame_body(req) != 0)
+                return HTTP_ERROR;
+            return (int)next;
+        }
         if (req->nheaders == HTTP_MAX_HEADERS)
             return fail(req, 431, "more than 100 header lines");
         if (parse_header_line(buf + pos, end - pos, req) != 0)
@@ -271,6 +453,110 @@ int http_query_param(const char *target, size_t len, const char *name,
         p = stop + 1;
     }
     return -1;
+}
+
+/* ========================================================================
+ * The Origin policy, RFC 6455 §10.2 and RFC 6454
+ *
+ * A browser names the page that made a request in the Origin field
+ * (RFC 6454 §7). A page from another site must not reach us carrying the
+ * user's cookies (CWE-1385), so only our own origin and the ones the
+ * operator listed get through. No Origin at all means a program, not a
+ * browser, and there is no page to protect the user from.
+ * ======================================================================== */
+
+/* True if the Origin value origin[0..olen) names the same authority as
+ * the Host value host[0..hlen): compared without case, with the scheme's
+ * default port (RFC 6454 §4) treated as absent on either side, so Origin
+ * "http://Example.com" matches Host "example.com:80" but not
+ * "example.com:443". "null" and schemes other than http and https never
+ * match a Host. */
+static bool origin_matches_host(const char *origin, size_t olen,
+                                const char *host, size_t hlen)
+{
+    const char *scheme_port;
+    if (olen > 7 && strncasecmp(origin, "http://", 7) == 0) {
+        origin += 7;
+        olen -= 7;
+        scheme_port = ":80";
+    } else if (olen > 8 && strncasecmp(origin, "https://", 8) == 0) {
+        origin += 8;
+        olen -= 8;
+        scheme_port = ":443";
+    } else {
+        return false;
+    }
+    size_t plen = strlen(scheme_port);
+    if (olen > plen && strncasecmp(origin + olen - plen, scheme_port, plen) == 0)
+        olen -= plen;
+    if (hlen > plen && strncasecmp(host + hlen - plen, scheme_port, plen) == 0)
+        hlen -= plen;
+    return olen == hlen && strncasecmp(origin, host, olen) == 0;
+}
+
+/* Classify the request's Origin against origins, the --origin policy:
+ * NULL or "" allows only the request's own Host, "*" allows every origin,
+ * anything else is a comma-separated list of exact origins
+ * ("http://localhost:3000,https://example.org", compared without case).
+ * The same Host wins over the list, and the list over "*", so the answer
+ * says the most specific reason a request is allowed. A request without
+ * exactly one Host can never be same-origin. Returns an enum http_origin.
+ *
+ * A caller answering CORS uses the kind: HTTP_ORIGIN_ANY gets
+ * "Access-Control-Allow-Origin: *" (never with credentials, which the
+ * Fetch standard forbids beside "*"); HTTP_ORIGIN_LISTED gets the Origin
+ * echoed back, may add "Access-Control-Allow-Credentials: true", and
+ * needs "Vary: Origin"; HTTP_ORIGIN_SAME and HTTP_ORIGIN_ABSENT need no
+ * CORS headers at all. */
+enum http_origin http_classify_origin(const struct http_request *req,
+                                      const char *origins)
+{
+    int count;
+    const struct http_header *org = http_find_header(req, "Origin", &count);
+    if (count > 1)
+        return HTTP_ORIGIN_DUPLICATE;
+    if (!org)
+        return HTTP_ORIGIN_ABSENT;
+    const struct http_header *host = http_find_header(req, "Host", &count);
+    if (count == 1 && origin_matches_host(org->value, org->value_len,
+                                          host->value, host->value_len))
+        return HTTP_ORIGIN_SAME;
+    if (origins && strcmp(origins, "*") == 0)
+        return HTTP_ORIGIN_ANY;
+    if (origins && http_has_token(origins, strlen(origins), org->value,
+                                  org->value_len))
+        return HTTP_ORIGIN_LISTED;
+    return HTTP_ORIGIN_FOREIGN;
+}
+
+/* Apply the Origin policy (see http_classify_origin for what origins
+ * means). Returns 0 when the request may go ahead, 400 for a duplicate
+ * Origin field, 403 for an origin that is not allowed. *why is always set
+ * to a static line saying which. */
+int http_check_origin(const struct http_request *req, const char *origins,
+                      const char **why)
+{
+    switch (http_classify_origin(req, origins)) {
+    case HTTP_ORIGIN_ABSENT:
+        *why = "no Origin: not a browser";
+        return 0;
+    case HTTP_ORIGIN_SAME:
+        *why = "Origin is this host";
+        return 0;
+    case HTTP_ORIGIN_LISTED:
+        *why = "Origin is listed in --origin";
+        return 0;
+    case HTTP_ORIGIN_ANY:
+        *why = "any Origin allowed (--origin '*')";
+        return 0;
+    case HTTP_ORIGIN_DUPLICATE:
+        *why = "duplicate Origin";
+        return 400;
+    case HTTP_ORIGIN_FOREIGN:
+        break;
+    }
+    *why = "Origin not allowed (see --origin)";
+    return 403;
 }
 
 /* ========================================================================
@@ -377,10 +663,13 @@ const char *http_status_text(int status)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 426: return "Upgrade Required";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     default: return "Unknown";

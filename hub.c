@@ -1,37 +1,35 @@
-/* hub.c -- an event hub that speaks Engine.IO v4 and Socket.IO v5
+/* hub.c -- an event hub that speaks Socket.IO v5 on top of Engine.IO v4
  * SPDX-License-Identifier: MIT
  *
- * The core (ws.c, server.c) turns bytes into WebSocket messages; this file
- * turns messages into events. Handlers register by name (hub_on), anyone
+ * The transports (engine.c, over WebSocket or HTTP long-polling) turn
+ * bytes into Engine.IO messages; this file turns messages into events. Handlers register by name (hub_on), anyone
  * fires events (hub_fire, or a client's emit), an event may have many
  * listeners, and whoever fires one can get a direct answer (an ack).
  *
- * It owns the protocol above WebSocket:
- *   - Engine.IO v4: the open packet, the heartbeat (server pings, client
- *     pongs), the close packet ("Protocol", "Heartbeat");
+ * It owns the protocol above Engine.IO:
  *   - Socket.IO v5: namespaces, CONNECT/DISCONNECT, events, acks in both
- *     directions, binary attachments that follow as their own frames
- *     ("Exchange protocol");
+ *     directions, binary attachments that follow as their own messages
+ *     ("Exchange protocol"), and the connect timeout;
  *   - rooms: named groups of sockets within a namespace.
+ * Engine.IO itself -- the open packet, the heartbeat, the close packet,
+ * polling and the upgrade -- is engine.c's: the hub never learns which
+ * transport a session is on, or when it changes.
  *
  * It never touches a socket. It writes through struct hub_transport and is
  * told the time, so test/unit_hub.c drives it with fake peers and a fake
- * clock. A broadcast is encoded once, WebSocket frame and all, and the same
- * bytes are handed to every recipient.
+ * clock. A broadcast is encoded once, and the same bytes are handed to
+ * every recipient.
  *
- * Deliberately left out: HTTP long-polling and the upgrade from it (only
- * the WebSocket transport exists here), connection state recovery, and
- * adapters for more than one process.
+ * Deliberately left out: connection state recovery, and adapters for more
+ * than one process.
  *
- * References: engine.io-protocol v4 ("Protocol", "Heartbeat", "Packet
- * encoding / WebSocket"); socket.io-protocol v5 ("Exchange protocol",
- * "Packet encoding"); RFC 6455 §5.6 (text and binary frames).
+ * References: socket.io-protocol v5 ("Exchange protocol", "Packet
+ * encoding"); engine.io-protocol v4 ("Message").
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "hub.h"
 #include "json.h"
 #include "sio.h"
-#include "ws.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -44,7 +42,7 @@
 /* An intrusive string-keyed hash table: rooms by name, sockets by id. */
 struct hub_node {
     struct hub_node *next; /* next in the same bucket */
-    uint32_t hash;         /* hash of key */
+    uint32_t hash;         /* hash_str(seed, key), kept to grow cheaply */
     const char *key;       /* owned by the struct this node is part of */
 };
 
@@ -93,7 +91,7 @@ enum sock_state {
 struct hub_socket {
     struct hub_node node;       /* key: id; in nsp->by_id */
     char id[21];                /* 20 base64url characters from RAND_bytes */
-    enum sock_state state;      /* see enum sock_state */
+    enum sock_state state;      /* only SOCK_OPEN sockets get packets */
     struct hub_nsp *nsp;        /* the namespace it is connected to */
     struct hub_session *ss;     /* the connection it travels on */
     size_t nsp_index;           /* nsp->sockets[nsp_index] == this */
@@ -132,11 +130,8 @@ struct pending_bin {
 struct hub_session {
     struct hub *hub;
     void *peer;                 /* the transport's handle */
-    char sid[21];               /* Engine.IO session id */
     bool closed;                /* no more packets are processed */
     struct hub_socket *sockets; /* one per namespace joined, linked */
-    int64_t ping_at;            /* ms: when to send the next ping */
-    int64_t pong_deadline;      /* ms: ping sent, pong due; 0: none due */
     int64_t connect_deadline;   /* ms: CONNECT due; 0 once one came */
     struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
     struct hub_session *prev, *next; /* the hub's list of sessions */
@@ -270,59 +265,30 @@ static int grow(void **arr, size_t *cap, size_t used, size_t elem)
  * Encoding and sending
  * ======================================================================== */
 
-/* A packet ready for the wire: one text frame, then one binary frame per
- * attachment, each a complete WebSocket frame. Built once per emit, then
- * handed unchanged to every recipient. */
+/* A packet ready to send: the Socket.IO text, then one binary message
+ * per attachment. Built once per emit, then handed unchanged to every
+ * recipient. The text lives in the hub's scratch buffer, which keeps its
+ * memory from one emit to the next: no allocation per message. The
+ * attachments are the caller's own bytes, not copied. */
 struct outgoing {
-    uint8_t *frames[1 + SIO_MAX_ATTACHMENTS];
-    size_t lens[1 + SIO_MAX_ATTACHMENTS];
-    int n;
-    bool borrowed;  /* frames[0] lives in the hub's scratch buffer */
+    const char *text;             /* the packet, e.g. 2["news",1] */
+    size_t len;                   /* bytes at text */
+    const struct hub_blob *bins;  /* attachments, or NULL */
+    size_t nbins;                 /* how many */
 };
 
-/* Wrap payload p[0..len) in a server WebSocket frame (RFC 6455 §5.2). */
-static int add_frame(struct outgoing *o, int opcode, const void *p, size_t len)
+/* Build an EVENT (event != NULL) or ACK packet into the scratch buffer.
+ * Returns 0, or -1 if out of memory or over SIO_MAX_ATTACHMENTS. */
+static int build(struct hub *h, struct outgoing *o, int type,
+                 const struct hub_nsp *nsp, int64_t ack_id, const char *event,
+                 const struct hub_args *a)
 {
-    uint8_t hdr[WS_MAX_HEADER];
-    size_t hn = ws_write_header(hdr, true, opcode, len, NULL);
-    uint8_t *f = malloc(hn + len);
-    if (!f)
-        return -1;
-    memcpy(f, hdr, hn);
-    if (len)
-        memcpy(f + hn, p, len);
-    o->frames[o->n] = f;
-    o->lens[o->n] = hn + len;
-    o->n++;
-    return 0;
-}
-
-static void out_free(struct outgoing *o)
-{
-    for (int i = o->borrowed ? 1 : 0; i < o->n; i++)
-        free(o->frames[i]);
-    o->n = 0;
-    o->borrowed = false;
-}
-
-/* Build an EVENT (event != NULL) or ACK packet with its attachments.
- * The text frame is written into the hub's scratch buffer, which keeps
- * its memory from one emit to the next: no allocation per message. The
- * packet goes in first, behind WS_MAX_HEADER spare bytes; once its length
- * is known the frame header is written right-aligned into them. */
-static int build(struct hub *h, struct outgoing *o, int type, const char *nsp,
-                 int64_t ack_id, const char *event, const struct hub_args *a)
-{
-    static const char room_for_header[WS_MAX_HEADER];
     struct jbuf *jb = &h->scratch;
-    int nbins = a ? (int)a->nbins : 0;
-    o->n = 0;
-    o->borrowed = false;
+    size_t nbins = a ? a->nbins : 0;
     if (nbins > SIO_MAX_ATTACHMENTS)
         return -1;
     jb_reset(jb);
-    jb_raw(jb, room_for_header, WS_MAX_HEADER);
-    sio_encode(jb, type, nsp, nbins, ack_id);
+    sio_encode(jb, type, nsp->name, strlen(nsp->name), (int)nbins, ack_id);
     jb_raw(jb, "[", 1);
     if (event) {
         jb_str(jb, event, strlen(event));
@@ -336,44 +302,27 @@ static int build(struct hub *h, struct outgoing *o, int type, const char *nsp,
         jb_free(jb);
         return -1;
     }
-    size_t plen = jb->len - WS_MAX_HEADER;
-    uint8_t hdr[WS_MAX_HEADER];
-    size_t hn = ws_write_header(hdr, true, WS_OP_TEXT, plen, NULL);
-    uint8_t *start = (uint8_t *)jb->p + WS_MAX_HEADER - hn;
-    memcpy(start, hdr, hn);
-    o->frames[0] = start;
-    o->lens[0] = hn + plen;
-    o->n = 1;
-    o->borrowed = true;
-    int r = 0;
-    for (int i = 0; r == 0 && i < nbins; i++)
-        r = add_frame(o, WS_OP_BINARY, a->bins[i].data, a->bins[i].len);
-    if (r != 0)
-        out_free(o);
-    return r;
+    o->text = jb->p;
+    o->len = jb->len;
+    o->bins = nbins ? a->bins : NULL;
+    o->nbins = nbins;
+    return 0;
 }
 
 static void deliver(struct hub_session *ss, const struct outgoing *o)
 {
     if (ss->closed)
         return;
-    for (int i = 0; i < o->n; i++)
-        ss->hub->t.send(ss->peer, o->frames[i], o->lens[i]);
+    ss->hub->t.send(ss->peer, false, (const uint8_t *)o->text, o->len);
+    for (size_t i = 0; i < o->nbins; i++)
+        ss->hub->t.send(ss->peer, true, o->bins[i].data, o->bins[i].len);
 }
 
-/* Send one text packet (already Engine.IO-prefixed) to a session. */
-static void send_text(struct hub_session *ss, const char *text, size_t len)
-{
-    struct outgoing o = {0};
-    if (add_frame(&o, WS_OP_TEXT, text, len) == 0)
-        deliver(ss, &o);
-    out_free(&o);
-}
-
+/* Send one text packet built in jb to a session, and free jb. */
 static void send_jb(struct hub_session *ss, struct jbuf *jb)
 {
-    if (!jb->oom)
-        send_text(ss, jb->p, jb->len);
+    if (!jb->oom && !ss->closed)
+        ss->hub->t.send(ss->peer, false, (const uint8_t *)jb->p, jb->len);
     jb_free(jb);
 }
 
@@ -613,10 +562,9 @@ size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
 void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a)
 {
     struct outgoing o;
-    if (s->state == SOCK_CLOSED || build(s->nsp->hub, &o, SIO_EVENT, s->nsp->name, -1, event, a) != 0)
+    if (s->state == SOCK_CLOSED || build(s->nsp->hub, &o, SIO_EVENT, s->nsp, -1, event, a) != 0)
         return;
     deliver(s->ss, &o);
-    out_free(&o);
 }
 
 /* Send event to every socket in room (NULL: the whole namespace), except
@@ -637,13 +585,12 @@ void hub_emit_to(struct hub_nsp *nsp, const char *room,
     if (n == 0)
         return;
     struct outgoing o;
-    if (build(nsp->hub, &o, SIO_EVENT, nsp->name, -1, event, a) != 0)
+    if (build(nsp->hub, &o, SIO_EVENT, nsp, -1, event, a) != 0)
         return;
     for (size_t i = 0; i < n; i++) {
         if (members[i] != except && members[i]->state != SOCK_CLOSED)
             deliver(members[i]->ss, &o);
     }
-    out_free(&o);
 }
 
 /* Send event to s asking for an ack: cb runs once, with the client's
@@ -659,7 +606,7 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
         return -1;
     struct outgoing o;
     int64_t id = s->next_ack_id;
-    if (build(s->nsp->hub, &o, SIO_EVENT, s->nsp->name, id, event, a) != 0)
+    if (build(s->nsp->hub, &o, SIO_EVENT, s->nsp, id, event, a) != 0)
         return -1;
     s->next_ack_id++;
     s->acks[s->nacks].id = id;
@@ -668,7 +615,6 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
     s->acks[s->nacks].ud = ud;
     s->nacks++;
     deliver(s->ss, &o);
-    out_free(&o);
     return 0;
 }
 
@@ -681,10 +627,9 @@ void hub_ack(struct hub_socket *s, struct hub_event *ev,
         return;
     ev->acked = true;
     struct outgoing o;
-    if (build(s->nsp->hub, &o, SIO_ACK, s->nsp->name, ev->ack_id, NULL, reply) != 0)
+    if (build(s->nsp->hub, &o, SIO_ACK, s->nsp, ev->ack_id, NULL, reply) != 0)
         return;
     deliver(s->ss, &o);
-    out_free(&o);
 }
 
 /* ========================================================================
@@ -723,13 +668,13 @@ static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
     if (!s || hub_random_id(s->id) != 0 ||
         grow((void **)&nsp->sockets, &nsp->scap, nsp->nsockets, sizeof *nsp->sockets) != 0) {
         free(s);
-        ss->hub->t.close(ss->peer, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+        ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     s->node.key = s->id;
     if (map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
         free(s);
-        ss->hub->t.close(ss->peer, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+        ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     s->nsp = nsp;
@@ -741,9 +686,9 @@ static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
     ss->sockets = s;
     ss->connect_deadline = 0;
 
-    /* 40{"sid":"..."} or 40/ns,{"sid":"..."} ("Connection to a namespace") */
+    /* 0{"sid":"..."} or 0/ns,{"sid":"..."} ("Connection to a namespace") */
     struct jbuf jb = {0};
-    sio_encode(&jb, SIO_CONNECT, nsp->name, 0, -1);
+    sio_encode(&jb, SIO_CONNECT, nsp->name, strlen(nsp->name), 0, -1);
     jb_lit(&jb, "{\"sid\":");
     jb_str(&jb, s->id, strlen(s->id));
     jb_lit(&jb, "}");
@@ -773,7 +718,7 @@ static void socket_close(struct hub_socket *s, const char *reason,
 
     if (tell_client) {
         struct jbuf jb = {0};
-        sio_encode(&jb, SIO_DISCONNECT, s->nsp->name, 0, -1);
+        sio_encode(&jb, SIO_DISCONNECT, s->nsp->name, strlen(s->nsp->name), 0, -1);
         send_jb(s->ss, &jb);
     }
     s->state = SOCK_CLOSED;
@@ -815,42 +760,26 @@ void hub_disconnect(struct hub_socket *s)
 }
 
 /* ========================================================================
- * Sessions: Engine.IO
+ * Sessions
  * ======================================================================== */
 
-/* Start an Engine.IO session on a WebSocket that just opened: send the
- * open packet ("Handshake") and start the clocks. Returns NULL if out of
- * memory or randomness; the transport then closes the connection. */
+/* Start a session for a client whose Engine.IO handshake just finished
+ * (the transport has sent the open packet). It has connect_timeout to
+ * CONNECT to a namespace. Returns NULL if out of memory; the transport
+ * then closes the connection. */
 struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
 {
     struct hub_session *ss = calloc(1, sizeof *ss);
-    if (!ss || hub_random_id(ss->sid) != 0) {
-        free(ss);
+    if (!ss)
         return NULL;
-    }
     h->now = now;
     ss->hub = h;
     ss->peer = peer;
-    ss->ping_at = now + h->opt.ping_interval;
     ss->connect_deadline = now + h->opt.connect_timeout;
     ss->next = h->sessions;
     if (h->sessions)
         h->sessions->prev = ss;
     h->sessions = ss;
-
-    /* 0{"sid":...,"upgrades":[],"pingInterval":...,"pingTimeout":...,
-     * "maxPayload":...}: no upgrades, since we start on WebSocket. */
-    struct jbuf jb = {0};
-    jb_lit(&jb, "0{\"sid\":");
-    jb_str(&jb, ss->sid, strlen(ss->sid));
-    jb_lit(&jb, ",\"upgrades\":[],\"pingInterval\":");
-    jb_int(&jb, h->opt.ping_interval);
-    jb_lit(&jb, ",\"pingTimeout\":");
-    jb_int(&jb, h->opt.ping_timeout);
-    jb_lit(&jb, ",\"maxPayload\":");
-    jb_int(&jb, (long long)h->opt.max_payload);
-    jb_lit(&jb, "}");
-    send_jb(ss, &jb);
     return ss;
 }
 
@@ -866,10 +795,10 @@ static void drop_pending_bin(struct hub_session *ss)
 }
 
 /* End the session: every socket hears "disconnect" with reason, and,
- * unless the transport is already gone, the transport is told to close
- * with code and text (the text is what the client's Close frame says). */
+ * unless the transport is already gone (why == 0), the transport is told
+ * to close, with text for the client and the log. */
 static void session_close(struct hub_session *ss, const char *reason,
-                          uint16_t code, const char *text)
+                          enum hub_close why, const char *text)
 {
     if (ss->closed)
         return;
@@ -886,16 +815,16 @@ static void session_close(struct hub_session *ss, const char *reason,
     }
     ss->closed = true;
     drop_pending_bin(ss);
-    if (code != 0)
-        ss->hub->t.close(ss->peer, code, text);
+    if (why != 0)
+        ss->hub->t.close(ss->peer, why, text);
     hub_exit(ss->hub);
 }
 
 /* A protocol violation: socket.io's reason for it is "parse error". The
- * WebSocket Close carries the specific complaint, for whoever debugs. */
+ * transport passes the specific complaint on, for whoever debugs. */
 static void session_fail(struct hub_session *ss, const char *why)
 {
-    session_close(ss, "parse error", WS_CLOSE_POLICY, why);
+    session_close(ss, "parse error", HUB_CLOSE_PROTOCOL, why);
 }
 
 static struct hub_socket *session_socket(struct hub_session *ss,
@@ -942,7 +871,7 @@ static void on_packet(struct hub_session *ss, const char *text, size_t len,
         if (!b || !copy) {
             free(b);
             free(copy);
-            session_close(ss, "transport error", WS_CLOSE_INTERNAL_ERROR, "out of memory");
+            session_close(ss, "transport error", HUB_CLOSE_INTERNAL, "out of memory");
             return;
         }
         memcpy(copy, text, len);
@@ -960,13 +889,9 @@ static void on_packet(struct hub_session *ss, const char *text, size_t len,
             return; /* already connected there: nothing to do */
         struct hub_nsp *nsp = find_nsp(ss->hub, pkt.nsp, pkt.nsp_len);
         if (!nsp) {
-            /* 44/ns,{"message":"Invalid namespace"}; the session stays. */
+            /* 4/ns,{"message":"Invalid namespace"}; the session stays. */
             struct jbuf jb = {0};
-            jb_lit(&jb, "44");
-            if (pkt.nsp_len != 1 || pkt.nsp[0] != '/') {
-                jb_raw(&jb, pkt.nsp, pkt.nsp_len);
-                jb_raw(&jb, ",", 1);
-            }
+            sio_encode(&jb, SIO_CONNECT_ERROR, pkt.nsp, pkt.nsp_len, 0, -1);
             jb_lit(&jb, "{\"message\":\"Invalid namespace\"}");
             send_jb(ss, &jb);
             return;
@@ -1014,13 +939,13 @@ static void on_attachment(struct hub_session *ss, const uint8_t *p, size_t n)
         return;
     }
     if (n > ss->hub->opt.max_payload - b->bytes) {
-        session_close(ss, "transport error", WS_CLOSE_TOO_BIG,
+        session_close(ss, "transport error", HUB_CLOSE_TOO_BIG,
                       "attachments over maxPayload");
         return;
     }
     uint8_t *copy = malloc(n ? n : 1);
     if (!copy) {
-        session_close(ss, "transport error", WS_CLOSE_INTERNAL_ERROR, "out of memory");
+        session_close(ss, "transport error", HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     if (n)
@@ -1039,9 +964,8 @@ static void on_attachment(struct hub_session *ss, const uint8_t *p, size_t n)
     free(b);
 }
 
-/* A complete WebSocket message arrived on the session's connection. A
- * text message is one Engine.IO packet: its first character is the type.
- * A binary message is an attachment. */
+/* One Engine.IO message arrived for the session: text is one Socket.IO
+ * packet, binary is the next attachment of the packet that awaits them. */
 void hub_session_message(struct hub_session *ss, bool binary,
                          const uint8_t *p, size_t n, int64_t now)
 {
@@ -1050,42 +974,19 @@ void hub_session_message(struct hub_session *ss, bool binary,
         return;
     hub_enter(h);
     h->now = now;
-    if (binary) {
+    if (binary)
         on_attachment(ss, p, n);
-    } else if (ss->bin) {
-        session_fail(ss, "text frame while attachments were due");
-    } else if (n == 0) {
-        session_fail(ss, "empty Engine.IO packet");
-    } else {
-        switch (p[0]) {
-        case '3': /* pong: the client is alive; ping again an interval on */
-            if (ss->pong_deadline != 0) {
-                ss->pong_deadline = 0;
-                ss->ping_at = now + h->opt.ping_interval;
-            }
-            break;
-        case '4': /* message: a Socket.IO packet */
-            on_packet(ss, (const char *)p + 1, n - 1, NULL, 0);
-            break;
-        case '1': /* close: the client is leaving */
-            session_close(ss, "transport close", WS_CLOSE_NORMAL, "");
-            break;
-        case '6': /* noop */
-            break;
-        case '2': /* in v4 only the server pings ("From v3 to v4") */
-            session_fail(ss, "the client may not send ping in Engine.IO v4");
-            break;
-        default:
-            session_fail(ss, "unknown Engine.IO packet type");
-            break;
-        }
-    }
+    else if (ss->bin)
+        session_fail(ss, "text message while attachments were due");
+    else
+        on_packet(ss, (const char *)p, n, NULL, 0);
     hub_exit(h);
 }
 
-/* The transport's connection is gone (closed, reset or timed out): end
- * the session if it is still open, and free it once the hub is idle.
- * After this call the hub never mentions ss->peer again. */
+/* The transport's session is gone (the client closed it, its connection
+ * died, its heartbeat stopped, the server is shutting down): end the
+ * session if it is still open, and free it once the hub is idle. After
+ * this call the hub never mentions ss->peer again. */
 void hub_session_gone(struct hub_session *ss, const char *reason)
 {
     struct hub *h = ss->hub;
@@ -1126,11 +1027,10 @@ static bool expire_one_ack(struct hub_session *ss, int64_t now)
     return false;
 }
 
-/* Run the clocks: pings, pong and connect deadlines, ack timeouts. The
- * server calls this on its timer tick. */
+/* Run the clocks: connect deadlines and ack timeouts. The loop calls
+ * this on its timer tick; the heartbeat is the transport's (engine.c). */
 void hub_tick(struct hub *h, int64_t now)
 {
-    static const uint8_t ping_frame[] = {0x81, 0x01, '2'}; /* text "2" */
     hub_enter(h);
     h->now = now;
     if (h->scratch.cap > 65536) /* one big emit need not pin its memory */
@@ -1139,17 +1039,9 @@ void hub_tick(struct hub *h, int64_t now)
         if (ss->closed)
             continue;
         if (ss->connect_deadline != 0 && now >= ss->connect_deadline) {
-            session_close(ss, "connect timeout", WS_CLOSE_POLICY,
+            session_close(ss, "connect timeout", HUB_CLOSE_TIMEOUT,
                           "no CONNECT within the connect timeout");
             continue;
-        }
-        if (ss->pong_deadline != 0 && now >= ss->pong_deadline) {
-            session_close(ss, "ping timeout", WS_CLOSE_GOING_AWAY, "ping timeout");
-            continue;
-        }
-        if (ss->pong_deadline == 0 && now >= ss->ping_at) {
-            h->t.send(ss->peer, ping_frame, sizeof ping_frame);
-            ss->pong_deadline = now + h->opt.ping_timeout;
         }
         while (!ss->closed && expire_one_ack(ss, now))
             ;
@@ -1173,17 +1065,6 @@ struct hub *hub_new(const struct hub_transport *t, const struct hub_options *o)
         return NULL;
     }
     return h;
-}
-
-/* SIGTERM: every socket hears "disconnect" with "server shutting down"
- * and every connection is asked to close with 1001. */
-void hub_shutdown(struct hub *h)
-{
-    hub_enter(h);
-    for (struct hub_session *ss = h->sessions; ss; ss = ss->next)
-        session_close(ss, "server shutting down", WS_CLOSE_GOING_AWAY,
-                      "server shutting down");
-    hub_exit(h);
 }
 
 /* Free everything. Sessions still open are dropped without callbacks, so

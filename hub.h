@@ -11,9 +11,12 @@
  *     callback(reply) in a handler        hub_ack(s, ev, &reply)
  *     socket.join("room")                 hub_join(s, "room")
  *
- * The hub knows nothing about sockets or poll(). It is fed complete
- * WebSocket messages through hub_session_message() and talks back only
- * through struct hub_transport, so a test can drive it with no network.
+ * The hub knows nothing about sockets, HTTP, WebSocket frames or which
+ * transport carries a session. It sits on the Engine.IO layer (engine.c):
+ * it is fed the payloads of Engine.IO "message" packets through
+ * hub_session_message() -- a Socket.IO packet as text, or a binary
+ * attachment -- and talks back only through struct hub_transport, so a
+ * test can drive it with no network.
  *
  * Error convention: functions that can fail return 0 or -1 (out of memory
  * or a bad argument); emits to a closed socket are silently dropped.
@@ -28,22 +31,30 @@
 
 struct hub;         /* the whole hub: namespaces and sessions */
 struct hub_nsp;     /* a namespace: its handlers, sockets and rooms */
-struct hub_session; /* one Engine.IO session: one WebSocket connection */
+struct hub_session; /* one Engine.IO session, on whatever transport */
 struct hub_socket;  /* one Socket.IO socket: a session in a namespace */
 
-/* What the hub needs from whoever carries its bytes. */
+/* Why the hub ends a session. The transport chooses what the client sees
+ * (engine.c maps these to WebSocket close codes). */
+enum hub_close {
+    HUB_CLOSE_PROTOCOL = 1, /* the client broke Socket.IO v5 */
+    HUB_CLOSE_TOO_BIG,      /* attachments over max_payload */
+    HUB_CLOSE_TIMEOUT,      /* no CONNECT within connect_timeout */
+    HUB_CLOSE_INTERNAL      /* out of memory or randomness */
+};
+
+/* What the hub needs from whoever carries its packets. */
 struct hub_transport {
-    /* Queue one complete WebSocket frame, header included, to peer. A
-     * broadcast passes the very same bytes for every recipient. */
-    void (*send)(void *peer, const uint8_t *frame, size_t len);
-    /* Close peer's connection with a WebSocket close code (RFC 6455 §7.4).
+    /* Queue one Engine.IO message for peer: a Socket.IO packet as text
+     * ("2[\"hi\"]", without Engine.IO's "4"), or one binary attachment.
+     * A broadcast passes the very same bytes for every recipient. */
+    void (*send)(void *peer, bool binary, const uint8_t *p, size_t len);
+    /* End peer's session; text says why, for the client and the log.
      * The transport later calls hub_session_gone(). */
-    void (*close)(void *peer, uint16_t code, const char *reason);
+    void (*close)(void *peer, enum hub_close why, const char *text);
 };
 
 struct hub_options {
-    int ping_interval;   /* ms between Engine.IO pings */
-    int ping_timeout;    /* ms to wait for the pong */
     int connect_timeout; /* ms for a session to CONNECT to a namespace */
     size_t max_payload;  /* bytes: largest message, attachments included */
 };
@@ -122,7 +133,6 @@ struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now);
 void hub_session_message(struct hub_session *ss, bool binary,
                          const uint8_t *p, size_t n, int64_t now);
 void hub_session_gone(struct hub_session *ss, const char *reason);
-void hub_shutdown(struct hub *h);
 void hub_tick(struct hub *h, int64_t now);
 int hub_random_id(char out[21]);
 

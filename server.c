@@ -3,13 +3,16 @@
  *
  * One process, one thread, one poll() loop. This file owns every socket:
  * it accepts TCP connections, reads bytes into buffers, hands them to the
- * pure parsers in http.c and ws.c, and writes back what they produce. It
- * serves static files from --root, echoes WebSocket messages on /echo,
- * and carries Socket.IO sessions on /socket.io/ between the network and
- * the event hub (hub.c), which never sees a socket itself.
+ * file that understands them, and writes back what that file queued:
+ *   web.c    answers HTTP requests (files, errors, CORS, the upgrade);
+ *   engine.c carries Engine.IO sessions, over WebSocket or long-polling,
+ *            between the network and the event hub (hub.c);
+ *   ws.c and http.c are the pure parsers underneath.
+ * Nobody else reads, writes or polls. conn.h is what the loop shares.
  *
  * Life of a connection (struct conn, state in enum conn_state):
- *   accept -> CONN_HTTP: read requests, answer files or errors
+ *   accept -> CONN_HTTP: read requests, answer files or errors, or hold
+ *             a long-polling GET until its session has output
  *          -> CONN_WS_OPEN after a valid upgrade on /echo or /socket.io/
  *             (RFC 6455 §4.2.2)
  *          -> CONN_WS_CLOSING when we send a Close first (§7.1.2)
@@ -33,13 +36,12 @@
  * juggling a reserve descriptor; files are read with read(), not
  * sendfile().
  *
- * References: RFC 6455 §4.2, §5.5, §7.1; RFC 9110 §9.3.1-2 (GET, HEAD),
- * §15; RFC 9112 §9.3 (persistent connections), §9.6 (tear-down);
- * engine.io-protocol v4 "Transports / WebSocket" (the /socket.io/ query).
+ * References: RFC 6455 §5.5 (control frames), §7.1 (closing); RFC 9112
+ * §9.3 (persistent connections), §9.6 (tear-down).
  */
 #define _GNU_SOURCE /* accept4 */
 #include "apps.h"
-#include "http.h"
+#include "conn.h"
 #include "hub.h"
 #include "ws.h"
 
@@ -67,8 +69,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WSHUB_VERSION "0.1.0"
-
 /* Limits and timings that have no flag. Each says what happens at it. */
 #define DRAIN_TIMEOUT_MS 2000    /* peer silent after our FIN: close anyway */
 #define SHUTDOWN_FLUSH_MS 1000   /* SIGTERM: time allowed to flush output */
@@ -90,30 +90,12 @@
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
 #define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued, or
                                   * half of --max-buffered if that is less */
-#define FILE_CHUNK (64 * 1024)   /* bytes of a file queued at a time */
 #define BUF_KEEP (64 * 1024)     /* an empty buffer bigger than this is freed */
 #define TRACE_PREVIEW 80         /* payload bytes shown per frame by --trace */
 
 /* ========================================================================
  * Options
  * ======================================================================== */
-
-struct options {
-    const char *host;      /* address to listen on */
-    int port;              /* TCP port; 0 lets the kernel pick */
-    const char *root;      /* folder of static files */
-    bool trace;            /* print handshakes and frames on stdout */
-    size_t max_message;    /* bytes; a bigger message closes with 1009 */
-    size_t max_conns;      /* open connections; one more gets 503 */
-    size_t max_buffered;   /* bytes others may queue to one client */
-    const char *origins;   /* --origin list; NULL: same host only */
-    int ping_interval;     /* ms between our pings on an idle WebSocket */
-    int ping_timeout;      /* ms to wait for the pong */
-    int request_timeout;   /* ms to finish a request (and the handshake) */
-    int close_timeout;     /* ms to wait for the reply to our Close */
-    int connect_timeout;   /* ms for a Socket.IO session to CONNECT */
-    const char *app;       /* "chat" or "echo": the hub's application */
-};
 
 static const struct options default_options = {
     .host = "127.0.0.1",
@@ -136,19 +118,9 @@ static const struct options default_options = {
  * Buffers
  * ======================================================================== */
 
-/* A byte queue: live bytes are data[off .. off+len). Memory is allocated
- * on first use and given back when the queue empties, so an idle
- * connection holds no buffer at all. */
-struct buf {
-    uint8_t *data; /* malloc'd storage, or NULL while unused */
-    size_t off;    /* start of the live bytes */
-    size_t len;    /* number of live bytes */
-    size_t cap;    /* bytes allocated at data */
-};
-
 /* Make room for n more bytes after the live ones. Returns 0, or -1 if
  * memory ran out (the buffer is unchanged). */
-static int buf_reserve(struct buf *b, size_t n)
+int buf_reserve(struct buf *b, size_t n)
 {
     if (b->cap - b->off - b->len >= n)
         return 0;
@@ -172,7 +144,7 @@ static int buf_reserve(struct buf *b, size_t n)
 }
 
 /* Append n bytes. Returns 0 or -1 (out of memory). */
-static int buf_append(struct buf *b, const void *p, size_t n)
+int buf_append(struct buf *b, const void *p, size_t n)
 {
     if (n == 0)
         return 0;
@@ -184,7 +156,7 @@ static int buf_append(struct buf *b, const void *p, size_t n)
 }
 
 /* Drop n bytes from the front; free the storage once empty if it grew big. */
-static void buf_consume(struct buf *b, size_t n)
+void buf_consume(struct buf *b, size_t n)
 {
     b->off += n;
     b->len -= n;
@@ -198,7 +170,7 @@ static void buf_consume(struct buf *b, size_t n)
     }
 }
 
-static void buf_free(struct buf *b)
+void buf_free(struct buf *b)
 {
     free(b->data);
     memset(b, 0, sizeof *b);
@@ -208,42 +180,10 @@ static void buf_free(struct buf *b)
  * Connections
  * ======================================================================== */
 
-enum conn_state {
-    CONN_HTTP,       /* reading HTTP requests, maybe sending a file */
-    CONN_WS_OPEN,    /* WebSocket open: frames both ways */
-    CONN_WS_CLOSING, /* we sent a Close and wait for the peer's */
-    CONN_DRAINING,   /* flush output, then shut down and wait for EOF */
-    CONN_DEAD        /* closed; freed at the end of this loop turn */
-};
+struct server srv; /* what web.c and engine.c may see (conn.h) */
 
-struct conn {
-    int fd;                 /* non-blocking socket */
-    enum conn_state state;  /* what the next bytes mean */
-    size_t slot;            /* index of our entry in srv.pfds / srv.conns */
-    char path[64];          /* last request-target, truncated, for logs */
-    struct buf in;          /* bytes read but not yet parsed */
-    struct buf out;         /* bytes queued for the socket */
-    struct buf msg;         /* WebSocket message being reassembled */
-    struct ws_rx rx;        /* frame decoder state (WebSocket only) */
-    struct hub_session *session; /* Socket.IO session, or NULL (/echo) */
-    int64_t deadline;       /* ms, monotonic; what it means depends on state */
-    bool ping_sent;         /* WS_OPEN: a ping awaits its pong */
-    bool keep_alive;        /* HTTP: read another request after this one */
-    bool wr_shut;           /* DRAINING: our FIN has been sent */
-    bool paused;            /* input held in c->in until output drains */
-    uint8_t idle_ticks;     /* timer ticks since the last traffic */
-    uint8_t quiet_ticks;    /* timer ticks since the client last sent */
-    bool in_flush;          /* on srv.flush: the hub queued it output */
-    struct conn *next_flush;/* link in srv.flush while in_flush */
-    int file_fd;            /* file being sent, or -1 */
-    uint64_t file_left;     /* bytes of file_fd still to queue */
-    int status;             /* last HTTP status or WebSocket close code */
-    const char *why;        /* static text: why it closed, for the log */
-    struct conn *next_dead; /* link in srv.dead while state is CONN_DEAD */
-};
-
+/* The loop's own state. */
 static struct {
-    struct options opt;
     int listen_fd;           /* the listening socket */
     struct pollfd *pfds;     /* [0] listener, [1..npfds) one per conn:
                               * hot ones in [1..nhot), cold after */
@@ -252,20 +192,16 @@ static struct {
     size_t nhot;             /* pfds[0..nhot) are polled on every turn */
     int64_t full_poll_due;   /* ms: when the cold part is next polled */
     struct conn *dead;       /* conns closed this turn, to be freed */
-    struct conn *flush;      /* conns the hub wrote to this turn */
-    char root[PATH_MAX];     /* realpath of --root */
+    struct conn *pending;    /* conns to update at the end of the turn */
     int64_t next_tick;       /* ms: when deadlines are next checked */
     int64_t accept_resume;   /* ms: listener paused until then; 0: not */
     bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
-    struct conn *free_conns; /* recycled structs, linked by next_dead */
+    struct conn *free_conns; /* recycled structs, linked by next */
     struct conn_block *blocks; /* every block of structs, to free at exit */
-    struct hub *hub;         /* the event hub behind /socket.io/ */
     struct chat *chat;       /* the chat application, with --app chat */
-    size_t high_water;       /* bytes queued to a client before we stop
-                              * reading its requests */
     uint8_t rbuf[READ_CHUNK];/* every read lands here first */
-} srv;
+} loop;
 
 static volatile sig_atomic_t stop_signal; /* set by SIGINT/SIGTERM */
 
@@ -288,27 +224,27 @@ struct conn_block {
 /* A zeroed struct conn, or NULL if out of memory. */
 static struct conn *conn_alloc(void)
 {
-    if (!srv.free_conns) {
+    if (!loop.free_conns) {
         struct conn_block *b = malloc(sizeof *b);
         if (!b)
             return NULL;
-        b->next = srv.blocks;
-        srv.blocks = b;
+        b->next = loop.blocks;
+        loop.blocks = b;
         for (int i = CONN_BLOCK - 1; i >= 0; i--) {
-            b->conns[i].next_dead = srv.free_conns;
-            srv.free_conns = &b->conns[i];
+            b->conns[i].next = loop.free_conns;
+            loop.free_conns = &b->conns[i];
         }
     }
-    struct conn *c = srv.free_conns;
-    srv.free_conns = c->next_dead;
+    struct conn *c = loop.free_conns;
+    loop.free_conns = c->next;
     memset(c, 0, sizeof *c);
     return c;
 }
 
 static void conn_release(struct conn *c)
 {
-    c->next_dead = srv.free_conns;
-    srv.free_conns = c;
+    c->next = loop.free_conns;
+    loop.free_conns = c;
 }
 
 static void format_peer(const struct sockaddr_storage *sa, char *out,
@@ -317,7 +253,7 @@ static void format_peer(const struct sockaddr_storage *sa, char *out,
 /* "address:port" of c's client, for logs and --trace. Asked of the socket
  * each time rather than stored, to keep struct conn small. Returns a
  * static buffer, valid until the next call. */
-static const char *peer_name(const struct conn *c)
+const char *conn_peer_name(const struct conn *c)
 {
     static char name[64];
     struct sockaddr_storage sa;
@@ -335,17 +271,17 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int64_t now_ms(void)
+int64_t now_ms(void)
 {
     return now_us() / 1000;
 }
 
 /* One line to stderr, prefixed with the connection's peer. */
-static void conn_log(const struct conn *c, const char *fmt, ...)
+void conn_log(const struct conn *c, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "wshub: %s ", peer_name(c));
+    fprintf(stderr, "wshub: %s ", conn_peer_name(c));
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
@@ -353,7 +289,7 @@ static void conn_log(const struct conn *c, const char *fmt, ...)
 
 /* Mark a connection closed. The fd is closed and the close logged now;
  * the memory is freed by reap_dead() once the loop is done with it. */
-static void conn_kill(struct conn *c, const char *why)
+void conn_kill(struct conn *c, const char *why)
 {
     if (c->state == CONN_DEAD)
         return;
@@ -370,8 +306,8 @@ static void conn_kill(struct conn *c, const char *why)
     c->fd = -1;
     c->file_fd = -1;
     c->state = CONN_DEAD;
-    c->next_dead = srv.dead;
-    srv.dead = c;
+    c->next = loop.dead;
+    loop.dead = c;
 }
 
 /* ---- The poll set: hot and cold ------------------------------------------
@@ -391,50 +327,50 @@ static void conn_kill(struct conn *c, const char *why)
 /* Put the connections of slots a and b in each other's place. */
 static void swap_slots(size_t a, size_t b)
 {
-    struct pollfd p = srv.pfds[a];
-    struct conn *c = srv.conns[a];
-    srv.pfds[a] = srv.pfds[b];
-    srv.conns[a] = srv.conns[b];
-    srv.pfds[b] = p;
-    srv.conns[b] = c;
-    srv.conns[a]->slot = a;
-    srv.conns[b]->slot = b;
+    struct pollfd p = loop.pfds[a];
+    struct conn *c = loop.conns[a];
+    loop.pfds[a] = loop.pfds[b];
+    loop.conns[a] = loop.conns[b];
+    loop.pfds[b] = p;
+    loop.conns[b] = c;
+    loop.conns[a]->slot = a;
+    loop.conns[b]->slot = b;
 }
 
 static bool is_hot(const struct conn *c)
 {
-    return c->slot < srv.nhot;
+    return c->slot < loop.nhot;
 }
 
 /* Move a cold connection to the end of the hot part. */
 static void make_hot(struct conn *c)
 {
     if (!is_hot(c))
-        swap_slots(c->slot, srv.nhot++);
+        swap_slots(c->slot, loop.nhot++);
 }
 
 /* Move a hot connection to the start of the cold part. */
 static void make_cold(struct conn *c)
 {
     if (is_hot(c))
-        swap_slots(c->slot, --srv.nhot);
+        swap_slots(c->slot, --loop.nhot);
 }
 
 /* Free every connection killed this turn and give its poll slot to
  * another, so the pollfd array stays dense without a rebuild. */
 static void reap_dead(void)
 {
-    while (srv.dead) {
-        struct conn *c = srv.dead;
-        srv.dead = c->next_dead;
+    while (loop.dead) {
+        struct conn *c = loop.dead;
+        loop.dead = c->next;
         /* The hub may answer with broadcasts to others (presence, say);
          * it sends nothing more to this connection. Connections it sends
          * to that are dead too ignore it (conn_send checks). */
-        if (c->session)
-            hub_session_gone(c->session, "transport close");
+        if (c->eio)
+            engine_conn_gone(c);
         make_cold(c); /* now at the start of the cold part */
-        swap_slots(c->slot, srv.npfds - 1);
-        srv.npfds--;
+        swap_slots(c->slot, loop.npfds - 1);
+        loop.npfds--;
         buf_free(&c->in);
         buf_free(&c->out);
         buf_free(&c->msg);
@@ -447,7 +383,7 @@ static void reap_dead(void)
  * ======================================================================== */
 
 /* Print up to TRACE_PREVIEW bytes as a C-style escaped string. */
-static void trace_bytes(const uint8_t *p, size_t n)
+void trace_bytes(const uint8_t *p, size_t n)
 {
     size_t show = n < TRACE_PREVIEW ? n : TRACE_PREVIEW;
     putchar('"');
@@ -470,7 +406,7 @@ static void trace_frame(const struct conn *c, const char *dir,
                         const struct ws_header *h, const uint8_t *payload,
                         size_t shown)
 {
-    printf("%s %s frame FIN=%d RSV=%d %s MASK=%d", peer_name(c), dir, h->fin,
+    printf("%s %s frame FIN=%d RSV=%d %s MASK=%d", conn_peer_name(c), dir, h->fin,
            h->rsv, ws_opcode_name(h->opcode), h->masked);
     if (h->masked)
         printf(" key=%02x%02x%02x%02x", h->mask[0], h->mask[1], h->mask[2],
@@ -483,31 +419,13 @@ static void trace_frame(const struct conn *c, const char *dir,
     fflush(stdout);
 }
 
-static void trace_request(const struct conn *c, const struct http_request *req)
-{
-    static const char *const shown[] = {
-        "Host", "Upgrade", "Connection", "Origin", "Sec-WebSocket-Key",
-        "Sec-WebSocket-Version", "Sec-WebSocket-Protocol",
-        "Sec-WebSocket-Extensions",
-    };
-    printf("%s <- %.*s %.*s HTTP/1.%d\n", peer_name(c), (int)req->method_len,
-           req->method, (int)req->target_len, req->target, req->minor_version);
-    for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
-        const struct http_header *h = http_find_header(req, shown[i], NULL);
-        if (h)
-            printf("%s <-   %s: %.*s\n", peer_name(c), shown[i], (int)h->value_len,
-                   h->value);
-    }
-    fflush(stdout);
-}
-
 /* ========================================================================
  * Output: responses and frames
  * ======================================================================== */
 
 /* Queue bytes for the socket. On out-of-memory the connection is killed
  * and -1 returned; callers just stop. */
-static int conn_send(struct conn *c, const void *p, size_t n)
+int conn_send(struct conn *c, const void *p, size_t n)
 {
     if (c->state == CONN_DEAD)
         return -1;
@@ -519,30 +437,46 @@ static int conn_send(struct conn *c, const void *p, size_t n)
     return 0;
 }
 
-/* Queue one unmasked frame (§5.1: a server never masks). */
-static int ws_send_frame(struct conn *c, int opcode, const uint8_t *p,
-                         size_t n)
+/* Queue one unmasked frame (§5.1: a server never masks) whose payload is
+ * the byte `first` (unless it is -1) followed by p[0..n). Engine.IO puts
+ * its packet type there, so a packet needs no copy to become a frame.
+ * Returns 0, or -1 with the connection killed (out of memory). */
+int conn_ws_send_prefixed(struct conn *c, int opcode, int first,
+                          const uint8_t *p, size_t n)
 {
+    size_t plen = n + (first >= 0 ? 1 : 0);
     uint8_t hdr[WS_MAX_HEADER];
-    size_t hn = ws_write_header(hdr, true, opcode, n, NULL);
-    if (srv.opt.trace) {
-        struct ws_header h;
-        ws_parse_header(hdr, hn, &h);
-        trace_frame(c, "->", &h, p, n);
-    }
-    if (buf_reserve(&c->out, hn + n) != 0) {
+    size_t hn = ws_write_header(hdr, true, opcode, plen, NULL);
+    if (c->state == CONN_DEAD)
+        return -1;
+    if (buf_reserve(&c->out, hn + plen) != 0) {
         c->status = WS_CLOSE_INTERNAL_ERROR;
         conn_kill(c, "out of memory");
         return -1;
     }
     buf_append(&c->out, hdr, hn);
+    if (first >= 0) {
+        uint8_t b = (uint8_t)first;
+        buf_append(&c->out, &b, 1);
+    }
     buf_append(&c->out, p, n);
+    if (srv.opt.trace) {
+        struct ws_header h;
+        ws_parse_header(hdr, hn, &h);
+        trace_frame(c, "->", &h, c->out.data + c->out.off + c->out.len - plen, plen);
+    }
     return 0;
+}
+
+/* Queue one frame with payload p[0..n). Returns 0, or -1 as above. */
+int conn_ws_send_frame(struct conn *c, int opcode, const uint8_t *p, size_t n)
+{
+    return conn_ws_send_prefixed(c, opcode, -1, p, n);
 }
 
 /* Queue a Close frame with code and a short reason, and record the code
  * for the log. The reason must be UTF-8 and at most 123 bytes (§5.5.1). */
-static void ws_send_close(struct conn *c, uint16_t code, const char *reason)
+static void conn_ws_send_close(struct conn *c, uint16_t code, const char *reason)
 {
     uint8_t p[WS_MAX_CONTROL_PAYLOAD];
     size_t n = strlen(reason);
@@ -553,187 +487,25 @@ static void ws_send_close(struct conn *c, uint16_t code, const char *reason)
     memcpy(p + 2, reason, n);
     c->status = code;
     c->why = reason;
-    ws_send_frame(c, WS_OP_CLOSE, p, n + 2);
+    conn_ws_send_frame(c, WS_OP_CLOSE, p, n + 2);
 }
 
 /* Stop taking requests or frames; flush, shut down, then close. */
-static void conn_drain(struct conn *c)
+void conn_drain(struct conn *c)
 {
     if (c->state == CONN_DEAD)
         return;
     c->state = CONN_DRAINING;
     c->deadline = now_ms() + DRAIN_TIMEOUT_MS;
+    c->body_left = 0;
     buf_consume(&c->in, c->in.len);
     buf_consume(&c->msg, c->msg.len);
 }
 
-/* Start the closing handshake ourselves (§7.1.2): send Close, then wait
- * up to --close-timeout for the peer's Close before dropping TCP. */
-static void ws_start_close(struct conn *c, uint16_t code, const char *reason)
+/* The upgrade's 101 is queued: c now speaks WebSocket, with our pings
+ * every --ping-interval unless its Engine.IO session runs its own. */
+void conn_ws_open(struct conn *c)
 {
-    if (c->state != CONN_WS_OPEN)
-        return;
-    ws_send_close(c, code, reason);
-    if (c->state == CONN_DEAD)
-        return;
-    c->state = CONN_WS_CLOSING;
-    c->deadline = now_ms() + srv.opt.close_timeout;
-}
-
-/* Queue a response head; the caller queues the body, if any. extra is
- * more header lines, each ending in CRLF, or "". */
-static void http_send(struct conn *c, int status, const char *type,
-                      uint64_t length, const char *extra)
-{
-    char hdr[512];
-    int n = snprintf(hdr, sizeof hdr,
-                     "HTTP/1.1 %d %s\r\n"
-                     "Server: wshub/" WSHUB_VERSION "\r\n"
-                     "Content-Type: %s\r\n"
-                     "Content-Length: %llu\r\n"
-                     "%s%s\r\n",
-                     status, http_status_text(status), type,
-                     (unsigned long long)length, extra,
-                     c->keep_alive ? "" : "Connection: close\r\n");
-    c->status = status;
-    conn_send(c, hdr, (size_t)n);
-}
-
-/* Answer with an error page: the status line and the one-line reason.
- * Errors that leave the stream in doubt also close the connection. */
-static void http_error(struct conn *c, int status, const char *why,
-                       const char *extra, bool head_only)
-{
-    char body[160];
-    int n = snprintf(body, sizeof body, "%d %s: %s\n", status,
-                     http_status_text(status), why);
-    if (status != 301 && status != 403 && status != 404 && status != 405)
-        c->keep_alive = false; /* the stream itself may be in doubt */
-    c->why = why;
-    http_send(c, status, "text/plain; charset=utf-8", (uint64_t)n, extra);
-    if (!head_only)
-        conn_send(c, body, (size_t)n);
-}
-
-/* ========================================================================
- * HTTP: static files and the upgrade
- * ======================================================================== */
-
-/* Queue the next chunk of the file being sent; close it when done. */
-static void file_refill(struct conn *c)
-{
-    size_t want = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
-    if (buf_reserve(&c->out, want) != 0) {
-        conn_kill(c, "out of memory");
-        return;
-    }
-    ssize_t n = read(c->file_fd, c->out.data + c->out.off + c->out.len, want);
-    if (n <= 0) { /* the file shrank or failed under us: the length is a lie */
-        conn_kill(c, "file read failed");
-        return;
-    }
-    c->out.len += (size_t)n;
-    c->file_left -= (uint64_t)n;
-    if (c->file_left == 0) {
-        close(c->file_fd);
-        c->file_fd = -1;
-    }
-}
-
-/* Serve the file that path names under --root: 200 with the file, 301 to
- * add the slash a directory needs, 403 for anything that resolves outside
- * the root (a symlink, say), 404 if it does not exist. */
-static void serve_file(struct conn *c, const struct http_request *req,
-                       const char *path, bool head_only)
-{
-    char want[PATH_MAX], real[PATH_MAX];
-    size_t plen = strlen(path);
-    int n = snprintf(want, sizeof want, "%s%s%s", srv.root, path,
-                     path[plen - 1] == '/' ? "index.html" : "");
-    if (n < 0 || (size_t)n >= sizeof want) {
-        http_error(c, 414, "path too long", "", head_only);
-        return;
-    }
-    if (!realpath(want, real)) {
-        http_error(c, 404, "no such file", "", head_only);
-        return;
-    }
-    /* The path had no ".." left, but a symlink inside the root may still
-     * point out of it: only the resolved path tells. */
-    size_t rlen = strlen(srv.root);
-    if (strncmp(real, srv.root, rlen) != 0 || (real[rlen] != '/' && real[rlen] != '\0')) {
-        http_error(c, 403, "path resolves outside the root", "", head_only);
-        return;
-    }
-    struct stat st;
-    if (stat(real, &st) != 0) {
-        http_error(c, 404, "no such file", "", head_only);
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        /* Relative links in /dir/index.html need the trailing slash.
-         * Location is built from the raw target, which the parser allows
-         * only printable ASCII into, so no header can be injected. */
-        const char *q = memchr(req->target, '?', req->target_len);
-        size_t pathpart = q ? (size_t)(q - req->target) : req->target_len;
-        char loc[HTTP_MAX_REQUEST_LINE + 32];
-        snprintf(loc, sizeof loc, "Location: %.*s/%.*s\r\n", (int)pathpart,
-                 req->target, (int)(req->target_len - pathpart),
-                 req->target + pathpart);
-        http_error(c, 301, "directory needs a trailing slash", loc, head_only);
-        return;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        http_error(c, 403, "not a regular file", "", head_only);
-        return;
-    }
-    int fd = open(real, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        http_error(c, 403, "cannot open file", "", head_only);
-        return;
-    }
-    http_send(c, 200, http_mime_type(real), (uint64_t)st.st_size, "");
-    c->why = "ok";
-    if (head_only || st.st_size == 0) {
-        close(fd);
-        return;
-    }
-    c->file_fd = fd;
-    c->file_left = (uint64_t)st.st_size;
-    file_refill(c);
-}
-
-/* Answer the upgrade (§4.2.2), or refuse it with the status that
- * ws_check_upgrade chose. With socket_io, the new WebSocket carries an
- * Engine.IO session: the hub sends its open packet right behind the 101. */
-static void serve_upgrade(struct conn *c, const struct http_request *req,
-                          bool socket_io)
-{
-    assert(c->state == CONN_HTTP);
-    char accept[WS_ACCEPT_LEN + 1];
-    const char *why;
-    int status = ws_check_upgrade(req, srv.opt.origins, accept, &why);
-    if (status != 101) {
-        http_error(c, status, why,
-                   status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", false);
-        return;
-    }
-    char resp[256];
-    int n = snprintf(resp, sizeof resp,
-                     "HTTP/1.1 101 Switching Protocols\r\n"
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n"
-                     "Sec-WebSocket-Accept: %s\r\n"
-                     "\r\n", accept);
-    if (srv.opt.trace) {
-        printf("%s -> HTTP/1.1 101 Switching Protocols\n", peer_name(c));
-        printf("%s ->   Sec-WebSocket-Accept: %s"
-               "  (base64 of SHA-1 of key + \"258EAFA5-E914-47DA-95CA-C5AB0DC85B11\")\n",
-               peer_name(c), accept);
-        fflush(stdout);
-    }
-    if (conn_send(c, resp, (size_t)n) != 0)
-        return;
     c->state = CONN_WS_OPEN;
     c->status = 0;
     c->why = "open";
@@ -741,165 +513,19 @@ static void serve_upgrade(struct conn *c, const struct http_request *req,
     c->rx.max_message = srv.opt.max_message;
     c->deadline = now_ms() + srv.opt.ping_interval;
     c->ping_sent = false;
-    conn_log(c, "websocket open %s", c->path);
-    if (socket_io) {
-        /* Engine.IO has its own heartbeat (pings "2", pongs "3"), run by
-         * the hub, so no WebSocket-level pings on this connection. */
-        c->deadline = 0;
-        c->session = hub_session_open(srv.hub, c, now_ms());
-        if (!c->session)
-            ws_start_close(c, WS_CLOSE_INTERNAL_ERROR, "no session");
-    }
 }
 
-/* Refuse an Engine.IO request the way the reference server does: 400
- * with {"code":N,"message":"..."} (engine.io's Server.errorMessages). */
-static void engine_error(struct conn *c, int code, const char *message)
+/* Start the closing handshake ourselves (§7.1.2): send Close, then wait
+ * up to --close-timeout for the peer's Close before dropping TCP. */
+void conn_ws_start_close(struct conn *c, uint16_t code, const char *reason)
 {
-    char body[128];
-    int n = snprintf(body, sizeof body, "{\"code\":%d,\"message\":\"%s\"}",
-                     code, message);
-    c->keep_alive = false;
-    c->why = message;
-    http_send(c, 400, "application/json", (uint64_t)n, "");
-    conn_send(c, body, (size_t)n);
-}
-
-/* GET /socket.io/?EIO=4&transport=websocket: check the query, then
- * upgrade. Only the WebSocket transport exists here; long-polling asks
- * are refused as "Transport unknown", and a sid (an upgrade from
- * polling) can name no session we know. Other parameters are ignored. */
-static void serve_engine_io(struct conn *c, const struct http_request *req)
-{
-    const char *v;
-    size_t n;
-    if (http_query_param(req->target, req->target_len, "EIO", &v, &n) != 0 ||
-        n != 1 || v[0] != '4') {
-        engine_error(c, 5, "Unsupported protocol version");
+    if (c->state != CONN_WS_OPEN)
         return;
-    }
-    if (http_query_param(req->target, req->target_len, "transport", &v, &n) != 0 ||
-        n != 9 || memcmp(v, "websocket", 9) != 0) {
-        engine_error(c, 0, "Transport unknown");
+    conn_ws_send_close(c, code, reason);
+    if (c->state == CONN_DEAD)
         return;
-    }
-    if (http_query_param(req->target, req->target_len, "sid", &v, &n) == 0) {
-        engine_error(c, 1, "Session ID unknown");
-        return;
-    }
-    serve_upgrade(c, req, true);
-}
-
-/* The browser client, built into the binary, so it is served whatever
- * --root is (as socket.io's serveClient option does). */
-extern const unsigned char client_js[];
-extern const size_t client_js_len;
-
-static void serve_client_js(struct conn *c, bool head_only)
-{
-    http_send(c, 200, "text/javascript; charset=utf-8", client_js_len, "");
-    c->why = "ok";
-    if (!head_only)
-        conn_send(c, client_js, client_js_len);
-}
-
-/* Route one parsed request. */
-static void handle_request(struct conn *c, const struct http_request *req)
-{
-    assert(c->state == CONN_HTTP);
-    size_t n = req->target_len < sizeof c->path - 1 ? req->target_len
-                                                    : sizeof c->path - 1;
-    memcpy(c->path, req->target, n);
-    c->path[n] = '\0';
-    if (srv.opt.trace)
-        trace_request(c, req);
-
-    /* Persistence, RFC 9112 §9.3: 1.1 keeps the connection unless told
-     * "close"; 1.0 closes unless told "keep-alive". A request body we do
-     * not read would be mistaken for the next request, so any body ends
-     * the connection after the answer. */
-    const struct http_header *h = http_find_header(req, "Connection", NULL);
-    if (req->minor_version >= 1)
-        c->keep_alive = !(h && http_has_token(h->value, h->value_len, "close", 5));
-    else
-        c->keep_alive = h && http_has_token(h->value, h->value_len, "keep-alive", 10);
-    const struct http_header *cl = http_find_header(req, "Content-Length", NULL);
-    if (http_find_header(req, "Transfer-Encoding", NULL) ||
-        (cl && !(cl->value_len == 1 && cl->value[0] == '0')))
-        c->keep_alive = false;
-
-    bool get = http_method_is(req, "GET");
-    bool head = http_method_is(req, "HEAD");
-    /* RFC 9112 §3.2: a 1.1 request without exactly one Host is a 400. */
-    int hosts;
-    http_find_header(req, "Host", &hosts);
-    if ((req->minor_version >= 1 && hosts != 1) || hosts > 1) {
-        http_error(c, 400, "need exactly one Host header", "", head);
-        return;
-    }
-    if (!get && !head) {
-        http_error(c, 405, "only GET and HEAD are served",
-                   "Allow: GET, HEAD\r\n", false);
-        return;
-    }
-    char path[HTTP_MAX_REQUEST_LINE];
-    const char *why;
-    int status = http_decode_path(req->target, req->target_len, path,
-                                  sizeof path, &why);
-    if (status != 0) {
-        http_error(c, status, why, "", head);
-        return;
-    }
-    bool upgrade = http_find_header(req, "Upgrade", NULL) != NULL ||
-                   http_find_header(req, "Sec-WebSocket-Key", NULL) != NULL;
-    if (strcmp(path, "/echo") == 0) {
-        serve_upgrade(c, req, false);
-        return;
-    }
-    if (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0) {
-        serve_engine_io(c, req);
-        return;
-    }
-    if (strcmp(path, "/socket.io/socket.io.js") == 0) {
-        serve_client_js(c, head);
-        return;
-    }
-    if (upgrade) {
-        http_error(c, 404, "no WebSocket endpoint here (try /echo or /socket.io/)",
-                   "", head);
-        return;
-    }
-    serve_file(c, req, path, head);
-}
-
-/* Parse and answer every complete request in data. Returns bytes used.
- * Stops early while a file is still being sent (pipelined requests wait
- * their turn) or once the connection leaves the HTTP state. */
-static size_t http_input(struct conn *c, uint8_t *data, size_t len)
-{
-    size_t used = 0;
-    while (c->state == CONN_HTTP && c->file_fd < 0 && used < len) {
-        struct http_request req;
-        int n = http_parse_request((const char *)data + used, len - used, &req);
-        if (n == HTTP_NEED_MORE)
-            break;
-        if (n == HTTP_ERROR) {
-            c->keep_alive = false;
-            http_error(c, req.status, req.why, "", false);
-            conn_drain(c);
-            return len;
-        }
-        used += (size_t)n;
-        handle_request(c, &req);
-        if (c->state == CONN_HTTP) {
-            if (!c->keep_alive) {
-                conn_drain(c);
-                return len;
-            }
-            c->deadline = now_ms() + srv.opt.request_timeout;
-        }
-    }
-    return used;
+    c->state = CONN_WS_CLOSING;
+    c->deadline = now_ms() + srv.opt.close_timeout;
 }
 
 /* ========================================================================
@@ -907,24 +533,24 @@ static size_t http_input(struct conn *c, uint8_t *data, size_t len)
  * ======================================================================== */
 
 /* The peer broke the protocol: send the Close that says why, then go. */
-static void ws_fail(struct conn *c, uint16_t code, const char *why)
+static void conn_ws_fail(struct conn *c, uint16_t code, const char *why)
 {
     if (c->state == CONN_WS_OPEN)
-        ws_send_close(c, code, why);
+        conn_ws_send_close(c, code, why);
     c->status = code;
     c->why = why;
     conn_drain(c);
 }
 
-/* A complete message arrived: a Socket.IO session hands it to the hub;
- * /echo sends it straight back. */
-static void on_message(struct conn *c, int opcode, const uint8_t *p, size_t n)
+/* A complete message arrived: an Engine.IO connection hands it to
+ * engine.c; /echo sends it straight back. */
+static void on_message(struct conn *c, int opcode, uint8_t *p, size_t n)
 {
     assert(c->state == CONN_WS_OPEN);
-    if (c->session)
-        hub_session_message(c->session, opcode == WS_OP_BINARY, p, n, now_ms());
+    if (c->role == ROLE_WEBSOCKET || c->role == ROLE_PROBE)
+        engine_ws_message(c, opcode, p, n);
     else
-        ws_send_frame(c, opcode, p, n);
+        conn_ws_send_frame(c, opcode, p, n);
 }
 
 /* Ping, pong or close (§5.5). */
@@ -935,13 +561,13 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
         /* §5.5.2: answer with a Pong carrying the same payload, unless we
          * are already closing (§5.5.1: nothing may follow our Close). */
         if (c->state == CONN_WS_OPEN)
-            ws_send_frame(c, WS_OP_PONG, ev->data, ev->len);
+            conn_ws_send_frame(c, WS_OP_PONG, ev->data, ev->len);
         return;
     }
     if (ev->opcode == WS_OP_PONG) {
         /* §5.5.3: a Pong may be unsolicited; either way it shows life. */
         c->ping_sent = false;
-        if (c->state == CONN_WS_OPEN && !c->session)
+        if (c->state == CONN_WS_OPEN && c->role == ROLE_NONE)
             c->deadline = now_ms() + srv.opt.ping_interval;
         return;
     }
@@ -950,7 +576,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
     size_t rlen;
     int bad = ws_parse_close(ev->data, ev->len, &code, &reason, &rlen);
     if (bad) {
-        ws_fail(c, (uint16_t)bad, bad == WS_CLOSE_INVALID_DATA
+        conn_ws_fail(c, (uint16_t)bad, bad == WS_CLOSE_INVALID_DATA
                                       ? "close reason is not UTF-8"
                                       : "invalid close frame or code");
         return;
@@ -959,7 +585,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
         /* §5.5.1: answer a Close with a Close, echoing its code; a Close
          * with no code is answered with 1000. */
         uint16_t reply = code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : code;
-        ws_send_close(c, reply, "");
+        conn_ws_send_close(c, reply, "");
         c->why = "peer closed";
     } else {
         c->status = code;
@@ -971,7 +597,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
 /* Decode every frame in data. Returns bytes used; stops early when the
  * connection is no longer open or has too much output queued (the rest
  * waits, so a client that does not read cannot make us buffer forever). */
-static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
+static size_t conn_ws_input(struct conn *c, uint8_t *data, size_t len)
 {
     size_t used = 0;
     while ((c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) &&
@@ -987,9 +613,9 @@ static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
             break;
         if (k == WS_RX_ERROR) {
             if (srv.opt.trace)
-                printf("%s <- protocol error: %s -> close %u\n", peer_name(c),
+                printf("%s <- protocol error: %s -> close %u\n", conn_peer_name(c),
                        ev.why, ev.close_code);
-            ws_fail(c, ev.close_code, ev.why);
+            conn_ws_fail(c, ev.close_code, ev.why);
             return len;
         }
         if (k == WS_RX_CONTROL) {
@@ -1005,7 +631,7 @@ static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
             continue;
         }
         if (buf_append(&c->msg, ev.data, ev.len) != 0) {
-            ws_fail(c, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+            conn_ws_fail(c, WS_CLOSE_INTERNAL_ERROR, "out of memory");
             return len;
         }
         if (ev.msg_end) {
@@ -1020,32 +646,39 @@ static size_t ws_input(struct conn *c, uint8_t *data, size_t len)
  * Reading and writing
  * ======================================================================== */
 
-/* Run the parsers over srv.rbuf[0..len) and keep what they did not use
- * in c->in: a partial header, or input held back (paused) while a file
- * or a large reply is still being written. */
+/* True while c's next request must wait: a file is being sent, or a
+ * long-polling GET is held until its session has something to say. */
+static bool http_busy(const struct conn *c)
+{
+    return c->file_fd >= 0 || c->role == ROLE_POLL_GET;
+}
+
+/* Run the parsers over loop.rbuf[0..len) and keep what they did not use
+ * in c->in: a partial header, or input held back (paused) while a file,
+ * a held GET or a large reply is still being written. */
 static void conn_process(struct conn *c, size_t len)
 {
-    uint8_t *data = srv.rbuf;
+    uint8_t *data = loop.rbuf;
     size_t used = 0;
     if (c->state == CONN_HTTP)
-        used = http_input(c, data, len);
+        used = web_input(c, data, len);
     if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING)
-        used += ws_input(c, data + used, len - used);
+        used += conn_ws_input(c, data + used, len - used);
     if (c->state == CONN_DRAINING || c->state == CONN_DEAD || used == len)
         return;
     if (buf_append(&c->in, data + used, len - used) != 0) {
         conn_kill(c, "out of memory");
         return;
     }
-    c->paused = c->out.len >= srv.high_water || c->file_fd >= 0;
+    c->paused = c->out.len >= srv.high_water || http_busy(c);
 }
 
-/* Move the bytes held in c->in to the front of srv.rbuf. Returns how many. */
+/* Move the bytes held in c->in to the front of loop.rbuf. Returns how many. */
 static size_t conn_take_held(struct conn *c)
 {
     size_t have = c->in.len;
     if (have > 0)
-        memcpy(srv.rbuf, c->in.data + c->in.off, have);
+        memcpy(loop.rbuf, c->in.data + c->in.off, have);
     buf_consume(&c->in, have);
     return have;
 }
@@ -1060,7 +693,7 @@ static void conn_read(struct conn *c)
         conn_kill(c, "input buffer full");
         return;
     }
-    ssize_t n = read(c->fd, srv.rbuf + have, READ_CHUNK - have);
+    ssize_t n = read(c->fd, loop.rbuf + have, READ_CHUNK - have);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -1074,7 +707,7 @@ static void conn_read(struct conn *c)
         conn_kill(c, NULL);
         return;
     }
-    c->quiet_ticks = 0;
+    c->ticks_since_input = 0;
     if (c->state == CONN_DRAINING)
         return; /* the peer's last words are read and dropped */
     conn_take_held(c);
@@ -1097,7 +730,7 @@ static void conn_write(struct conn *c)
         }
         buf_consume(&c->out, (size_t)n);
         if (c->out.len == 0 && c->file_fd >= 0)
-            file_refill(c);
+            web_file_refill(c);
     }
     if (c->state == CONN_DRAINING && !c->wr_shut) {
         /* Everything is sent: our FIN tells the peer we are done. We then
@@ -1113,11 +746,11 @@ static void conn_write(struct conn *c)
  * drained, and ask poll() for exactly the events we can act on. */
 static void conn_update(struct conn *c)
 {
-    c->idle_ticks = 0;
+    c->ticks_since_io = 0;
     conn_write(c);
     if (c->state == CONN_DEAD)
         return;
-    if (c->paused && c->out.len < srv.high_water && c->file_fd < 0) {
+    if (c->paused && c->out.len < srv.high_water && !http_busy(c)) {
         c->paused = false;
         conn_process(c, conn_take_held(c));
         conn_write(c);
@@ -1129,83 +762,49 @@ static void conn_update(struct conn *c)
         ev |= POLLIN;
     if (c->out.len > 0)
         ev |= POLLOUT;
-    srv.pfds[c->slot].events = ev;
+    loop.pfds[c->slot].events = ev;
+}
+
+/* The request that held c's input back is answered: process what waits
+ * in c->in at the end of this turn (not now: the caller may be in the
+ * middle of another connection's bytes in loop.rbuf). */
+void conn_resume(struct conn *c)
+{
+    if (c->state == CONN_DEAD)
+        return;
+    c->paused = c->in.len > 0;
+    conn_later(c);
 }
 
 /* Have c updated (written, its poll events set) at the end of this loop
  * turn rather than now: for connections the hub writes to from inside
  * another's handler, for timers, and for cold connections that woke up. */
-static void conn_later(struct conn *c)
+void conn_later(struct conn *c)
 {
-    if (c->in_flush || c->state == CONN_DEAD)
+    if (c->pending || c->state == CONN_DEAD)
         return;
-    c->in_flush = true;
-    c->next_flush = srv.flush;
-    srv.flush = c;
+    c->pending = true;
+    c->next_pending = loop.pending;
+    loop.pending = c;
 }
 
 /* The end of a loop turn: one write per connection that has output, only
  * for the connections touched. Those that sent us something, or could not
  * take all their output, are hot now; a client that only receives (a
  * broadcast's audience) and took it all stays cold. */
-static void update_later_conns(void)
+static void update_pending(void)
 {
-    while (srv.flush) {
-        struct conn *c = srv.flush;
-        srv.flush = c->next_flush;
-        c->in_flush = false;
+    while (loop.pending) {
+        struct conn *c = loop.pending;
+        loop.pending = c->next_pending;
+        c->pending = false;
         if (c->state == CONN_DEAD)
             continue;
         conn_update(c);
-        if (c->state != CONN_DEAD && (c->out.len > 0 || c->quiet_ticks == 0))
+        if (c->state != CONN_DEAD && (c->out.len > 0 || c->ticks_since_input == 0))
             make_hot(c);
     }
 }
-
-/* ========================================================================
- * The hub's transport: how the hub's frames reach a connection
- * ======================================================================== */
-
-/* Queue a frame the hub built. For a broadcast the hub passes the same
- * bytes for every recipient; they are copied into each one's queue. A
- * connection that is closing or closed gets nothing (§5.5.1). */
-static void transport_send(void *peer, const uint8_t *frame, size_t len)
-{
-    struct conn *c = peer;
-    if (c->state != CONN_WS_OPEN)
-        return;
-    /* --max-buffered: a client that does not read cannot make us hold
-     * broadcasts for it forever. Past the cap it gets no more frames but
-     * a Close 1008, queued behind what it has not read; if it never reads
-     * that either, --close-timeout drops TCP. Its own requests cannot
-     * reach the cap: we stop reading from a client while srv.high_water
-     * (at most half the cap) of replies wait. One frame bigger than the
-     * cap may still go to a client whose queue is empty. */
-    if (c->out.len > 0 && c->out.len + len > srv.opt.max_buffered) {
-        ws_start_close(c, WS_CLOSE_POLICY, "output over --max-buffered");
-        conn_later(c);
-        return;
-    }
-    if (srv.opt.trace) {
-        struct ws_header h;
-        if (ws_parse_header(frame, len, &h) > 0)
-            trace_frame(c, "->", &h, frame + h.size, (size_t)h.len);
-    }
-    /* Written at the end of this loop turn, once, with whatever else
-     * the hub queues for it meanwhile: no extra trip through poll(). */
-    if (conn_send(c, frame, len) == 0)
-        conn_later(c);
-}
-
-/* The hub ends a session: start the WebSocket closing handshake. */
-static void transport_close(void *peer, uint16_t code, const char *reason)
-{
-    struct conn *c = peer;
-    ws_start_close(c, code, reason);
-    conn_later(c);
-}
-
-static const struct hub_transport transport = {transport_send, transport_close};
 
 /* ========================================================================
  * Accepting and timers
@@ -1238,25 +837,25 @@ static void accept_all(void)
     for (;;) {
         struct sockaddr_storage sa;
         socklen_t salen = sizeof sa;
-        int fd = accept4(srv.listen_fd, (struct sockaddr *)&sa, &salen,
+        int fd = accept4(loop.listen_fd, (struct sockaddr *)&sa, &salen,
                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
-                if (!srv.accept_failing) /* one line per episode, not per try */
+                if (!loop.accept_failing) /* one line per episode, not per try */
                     fprintf(stderr, "wshub: accept: %s; pausing %d ms at a time\n",
                             strerror(errno), ACCEPT_BACKOFF_MS);
-                srv.accept_failing = true;
-                srv.pfds[0].events = 0;
-                srv.accept_resume = now_ms() + ACCEPT_BACKOFF_MS;
+                loop.accept_failing = true;
+                loop.pfds[0].events = 0;
+                loop.accept_resume = now_ms() + ACCEPT_BACKOFF_MS;
             }
             return; /* EAGAIN: no one else is waiting */
         }
-        if (srv.accept_failing) {
+        if (loop.accept_failing) {
             fprintf(stderr, "wshub: accept: working again\n");
-            srv.accept_failing = false;
+            loop.accept_failing = false;
         }
-        if (srv.npfds - 1 >= srv.opt.max_conns) {
+        if (loop.npfds - 1 >= srv.opt.max_conns) {
             char peer[64];
             format_peer(&sa, peer, sizeof peer);
 #define BUSY_BODY "503 Service Unavailable: server is at --max-conns\n"
@@ -1285,11 +884,11 @@ static void accept_all(void)
         c->state = CONN_HTTP;
         c->keep_alive = true;
         c->deadline = now_ms() + srv.opt.request_timeout;
-        c->slot = srv.npfds++;
-        srv.conns[c->slot] = c;
-        srv.pfds[c->slot].fd = fd;
-        srv.pfds[c->slot].events = POLLIN;
-        srv.pfds[c->slot].revents = 0;
+        c->slot = loop.npfds++;
+        loop.conns[c->slot] = c;
+        loop.pfds[c->slot].fd = fd;
+        loop.pfds[c->slot].events = POLLIN;
+        loop.pfds[c->slot].revents = 0;
         make_hot(c); /* a request is on its way */
         conn_log(c, "open");
     }
@@ -1303,9 +902,11 @@ static void conn_timeout(struct conn *c, int64_t now)
         if (c->out.len > 0 || c->file_fd >= 0) {
             /* Still sending a reply: the clock is for requests. */
             c->deadline = now + srv.opt.request_timeout;
-        } else if (c->in.len > 0) {
+        } else if (c->in.len > 0 || c->msg.len > 0) {
+            /* A head or a body still arriving: a slowloris, or a slow
+             * client; either way the request is late. */
             c->keep_alive = false;
-            http_error(c, 408, "no complete request in time (--request-timeout)",
+            web_error(c, 408, "no complete request in time (--request-timeout)",
                        "", false);
             conn_drain(c);
         } else {
@@ -1315,7 +916,7 @@ static void conn_timeout(struct conn *c, int64_t now)
     case CONN_WS_OPEN:
         if (!c->ping_sent) {
             /* §5.5.2: a Ping asks "are you still there?" */
-            ws_send_frame(c, WS_OP_PING, NULL, 0);
+            conn_ws_send_frame(c, WS_OP_PING, NULL, 0);
             c->ping_sent = true;
             c->deadline = now + srv.opt.ping_timeout;
         } else {
@@ -1341,8 +942,8 @@ static void conn_timeout(struct conn *c, int64_t now)
 static size_t release_idle_buffers(struct conn *c)
 {
     size_t freed = 0;
-    if (c->idle_ticks < IDLE_TICKS) {
-        c->idle_ticks++;
+    if (c->ticks_since_io < IDLE_TICKS) {
+        c->ticks_since_io++;
         return 0;
     }
     struct buf *bufs[] = {&c->in, &c->out, &c->msg};
@@ -1361,13 +962,14 @@ static void check_timers(int64_t now)
 {
     size_t freed = 0;
     hub_tick(srv.hub, now);
-    for (size_t i = 1; i < srv.npfds; i++) {
-        struct conn *c = srv.conns[i];
+    engine_tick(now);
+    for (size_t i = 1; i < loop.npfds; i++) {
+        struct conn *c = loop.conns[i];
         if (c->state == CONN_DEAD)
             continue;
         freed += release_idle_buffers(c);
-        if (c->quiet_ticks < UINT8_MAX)
-            c->quiet_ticks++;
+        if (c->ticks_since_input < UINT8_MAX)
+            c->ticks_since_input++;
         if (c->deadline != 0 && now >= c->deadline) {
             conn_timeout(c, now);
             conn_later(c);
@@ -1375,10 +977,10 @@ static void check_timers(int64_t now)
         /* Silent for COLD_TICKS with nothing to send: cold. The swap
          * brings a connection we have not looked at yet into slot i, so
          * look at slot i again. */
-        bool quiet = c->quiet_ticks >= COLD_TICKS && c->out.len == 0 &&
-                     c->file_fd < 0 && !c->paused && !c->in_flush;
+        bool quiet = c->ticks_since_input >= COLD_TICKS && c->out.len == 0 &&
+                     c->file_fd < 0 && !c->paused && !c->pending;
         if (is_hot(c) && quiet && c->state != CONN_DEAD) {
-            bool moved_other = c->slot != srv.nhot - 1;
+            bool moved_other = c->slot != loop.nhot - 1;
             make_cold(c);
             if (moved_other)
                 i--;
@@ -1391,10 +993,10 @@ static void check_timers(int64_t now)
     if (freed >= TRIM_AFTER)
         malloc_trim(0);
 #endif
-    if (srv.accept_resume != 0 && now >= srv.accept_resume &&
-        srv.stop_deadline == 0) {
-        srv.accept_resume = 0;
-        srv.pfds[0].events = POLLIN;
+    if (loop.accept_resume != 0 && now >= loop.accept_resume &&
+        loop.stop_deadline == 0) {
+        loop.accept_resume = 0;
+        loop.pfds[0].events = POLLIN;
     }
 }
 
@@ -1440,18 +1042,19 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
-/* SIGINT/SIGTERM: stop accepting, send every WebSocket a 1001 Close, and
- * give output SHUTDOWN_FLUSH_MS to leave. */
+/* SIGINT/SIGTERM: stop accepting, end every Engine.IO session, send every
+ * WebSocket a 1001 Close, and give output SHUTDOWN_FLUSH_MS to leave. */
 static void begin_shutdown(int64_t now)
 {
     fprintf(stderr, "wshub: shutting down\n");
-    srv.stop_deadline = now + SHUTDOWN_FLUSH_MS;
-    srv.pfds[0].events = 0;
-    hub_shutdown(srv.hub); /* sockets hear "server shutting down" */
-    for (size_t i = 1; i < srv.npfds; i++) {
-        struct conn *c = srv.conns[i];
+    loop.stop_deadline = now + SHUTDOWN_FLUSH_MS;
+    loop.pfds[0].events = 0;
+    engine_shutdown(); /* sockets hear "server shutting down" */
+    engine_end_of_turn(); /* held GETs get their answer now */
+    for (size_t i = 1; i < loop.npfds; i++) {
+        struct conn *c = loop.conns[i];
         if (c->state == CONN_WS_OPEN) {
-            ws_start_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+            conn_ws_start_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
             conn_update(c);
         } else if (c->state == CONN_HTTP && c->out.len == 0) {
             conn_kill(c, "server shutting down");
@@ -1463,8 +1066,8 @@ static void begin_shutdown(int64_t now)
 /* True once no connection has output left to send. */
 static bool all_flushed(void)
 {
-    for (size_t i = 1; i < srv.npfds; i++) {
-        if (srv.conns[i]->out.len > 0)
+    for (size_t i = 1; i < loop.npfds; i++) {
+        if (loop.conns[i]->out.len > 0)
             return false;
     }
     return true;
@@ -1473,26 +1076,26 @@ static bool all_flushed(void)
 static void run(void)
 {
     int64_t last_busy = 0; /* us: when a turn last found work */
-    srv.next_tick = now_ms() + TICK_MS;
+    loop.next_tick = now_ms() + TICK_MS;
     for (;;) {
         int64_t now = now_ms();
-        if (stop_signal && srv.stop_deadline == 0)
+        if (stop_signal && loop.stop_deadline == 0)
             begin_shutdown(now);
-        if (srv.stop_deadline != 0 && (all_flushed() || now >= srv.stop_deadline))
+        if (loop.stop_deadline != 0 && (all_flushed() || now >= loop.stop_deadline))
             return;
 
-        int timeout = (int)(srv.next_tick - now);
+        int timeout = (int)(loop.next_tick - now);
         if (timeout < 0)
             timeout = 0;
         /* Poll the hot part only, unless nothing is hot or the cold
          * part is due (see "The poll set: hot and cold"). */
-        bool full = srv.nhot <= 1 || now >= srv.full_poll_due;
-        size_t npoll = full ? srv.npfds : srv.nhot;
+        bool full = loop.nhot <= 1 || now >= loop.full_poll_due;
+        size_t npoll = full ? loop.npfds : loop.nhot;
         if (full)
-            srv.full_poll_due = now + FULL_POLL_MS +
-                                (int64_t)((srv.npfds - srv.nhot) / FULL_POLL_PER_MS);
-        else if (timeout > srv.full_poll_due - now)
-            timeout = (int)(srv.full_poll_due - now);
+            loop.full_poll_due = now + FULL_POLL_MS +
+                                (int64_t)((loop.npfds - loop.nhot) / FULL_POLL_PER_MS);
+        else if (timeout > loop.full_poll_due - now)
+            timeout = (int)(loop.full_poll_due - now);
         /* Going to sleep in poll() and being woken costs tens of
          * microseconds (more in a virtual machine). Right after a turn
          * that had work, the next message is likely close behind, so we
@@ -1501,7 +1104,7 @@ static void run(void)
          * before; a busy one never gets here. */
         if (npoll <= SPIN_MAX_FDS && now_us() - last_busy < SPIN_US)
             timeout = 0;
-        int ready = poll(srv.pfds, npoll, timeout);
+        int ready = poll(loop.pfds, npoll, timeout);
         if (ready > 0)
             last_busy = now_us();
         if (ready < 0 && errno != EINTR) {
@@ -1513,8 +1116,8 @@ static void run(void)
         /* No slot moves during this walk: connections are only marked
          * dead, and cold ones that woke up are made hot at the end. */
         for (size_t i = npoll - 1; ready > 0 && i >= 1; i--) {
-            struct pollfd *p = &srv.pfds[i];
-            struct conn *c = srv.conns[i];
+            struct pollfd *p = &loop.pfds[i];
+            struct conn *c = loop.conns[i];
             if (p->revents == 0 || c->state == CONN_DEAD)
                 continue;
             if (p->revents & (POLLIN | POLLHUP | POLLERR))
@@ -1524,39 +1127,41 @@ static void run(void)
             if (!is_hot(c))
                 conn_later(c);
         }
-        if (srv.pfds[0].revents & POLLIN)
+        if (loop.pfds[0].revents & POLLIN)
             accept_all();
-        if (now >= srv.next_tick) {
+        if (now >= loop.next_tick) {
             check_timers(now);
-            srv.next_tick = now + TICK_MS;
+            loop.next_tick = now + TICK_MS;
         }
         /* Freeing a dead connection may make the hub write to others
-         * (a "disconnect" handler tells the room), so repeat until both
-         * lists are empty. */
+         * (a "disconnect" handler tells the room), so repeat until
+         * nothing is left to answer, write or free. */
         do {
-            update_later_conns();
+            engine_end_of_turn();
+            update_pending();
             reap_dead();
-        } while (srv.flush);
+        } while (loop.pending || engine_pending());
     }
 }
 
 /* Close and free everything, so a leak checker reports real leaks only. */
 static void cleanup(void)
 {
-    for (size_t i = 1; i < srv.npfds; i++)
-        conn_kill(srv.conns[i], srv.stop_deadline ? "server shut down" : NULL);
+    for (size_t i = 1; i < loop.npfds; i++)
+        conn_kill(loop.conns[i], loop.stop_deadline ? "server shut down" : NULL);
     reap_dead();
+    engine_free();
     hub_free(srv.hub);
-    chat_free(srv.chat);
-    while (srv.blocks) {
-        struct conn_block *b = srv.blocks;
-        srv.blocks = b->next;
+    chat_free(loop.chat);
+    while (loop.blocks) {
+        struct conn_block *b = loop.blocks;
+        loop.blocks = b->next;
         free(b);
     }
-    if (srv.listen_fd >= 0)
-        close(srv.listen_fd);
-    free(srv.pfds);
-    free(srv.conns);
+    if (loop.listen_fd >= 0)
+        close(loop.listen_fd);
+    free(loop.pfds);
+    free(loop.conns);
 }
 
 /* ========================================================================
@@ -1727,41 +1332,39 @@ int main(int argc, char **argv)
         srv.high_water = srv.opt.max_buffered / 2;
 
     struct hub_options ho = {
-        .ping_interval = srv.opt.ping_interval,
-        .ping_timeout = srv.opt.ping_timeout,
         .connect_timeout = srv.opt.connect_timeout,
         .max_payload = srv.opt.max_message,
     };
-    srv.hub = hub_new(&transport, &ho);
+    srv.hub = hub_new(engine_transport(), &ho);
     if (!srv.hub) {
         fprintf(stderr, "wshub: cannot start the hub\n");
         return 1;
     }
     if (strcmp(srv.opt.app, "chat") == 0)
-        srv.chat = chat_init(srv.hub);
-    if ((strcmp(srv.opt.app, "chat") == 0 && !srv.chat) ||
+        loop.chat = chat_init(srv.hub);
+    if ((strcmp(srv.opt.app, "chat") == 0 && !loop.chat) ||
         (strcmp(srv.opt.app, "echo") == 0 && echoapp_init(srv.hub) != 0)) {
         fprintf(stderr, "wshub: cannot start --app %s\n", srv.opt.app);
         return 1;
     }
 
-    srv.listen_fd = listen_on(srv.opt.host, srv.opt.port);
-    if (srv.listen_fd < 0)
+    loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
+    if (loop.listen_fd < 0)
         return 1;
-    srv.pfds = calloc(srv.opt.max_conns + 1, sizeof *srv.pfds);
-    srv.conns = calloc(srv.opt.max_conns + 1, sizeof *srv.conns);
-    if (!srv.pfds || !srv.conns) {
+    loop.pfds = calloc(srv.opt.max_conns + 1, sizeof *loop.pfds);
+    loop.conns = calloc(srv.opt.max_conns + 1, sizeof *loop.conns);
+    if (!loop.pfds || !loop.conns) {
         fprintf(stderr, "wshub: out of memory\n");
         return 1;
     }
-    srv.pfds[0].fd = srv.listen_fd;
-    srv.pfds[0].events = POLLIN;
-    srv.npfds = 1;
-    srv.nhot = 1; /* the listener is always polled */
+    loop.pfds[0].fd = loop.listen_fd;
+    loop.pfds[0].events = POLLIN;
+    loop.npfds = 1;
+    loop.nhot = 1; /* the listener is always polled */
 
     struct sockaddr_storage sa_bound;
     socklen_t salen = sizeof sa_bound;
-    getsockname(srv.listen_fd, (struct sockaddr *)&sa_bound, &salen);
+    getsockname(loop.listen_fd, (struct sockaddr *)&sa_bound, &salen);
     char where[64];
     format_peer(&sa_bound, where, sizeof where);
     printf("wshub listening on http://%s\n", where);

@@ -13,8 +13,10 @@
  * array and an id, and so on. Anything else is a parse error, which closes
  * the session, as the reference server does.
  *
- * It does not reassemble binary attachments (hub.c waits for those frames)
- * and knows nothing of the Engine.IO layer beneath.
+ * It does not reassemble binary attachments (hub.c waits for those
+ * messages) and knows nothing of the Engine.IO layer beneath: sio_parse
+ * takes the packet without Engine.IO's "4", and sio_encode writes it
+ * without one; engine.c adds and removes that prefix.
  *
  * References: socket.io-protocol v5, "Packet encoding" and "Exchange
  * protocol"; engine.io-protocol v4, "Protocol" (packet type 4).
@@ -51,8 +53,8 @@ static int payload_is(const struct sio_packet *pkt, enum json_type want,
     return end == (long)pkt->data_len ? 0 : -1;
 }
 
-/* Decode the Socket.IO packet in p[0..n) (the Engine.IO "4" already
- * removed). Returns 0 with pkt filled, or -1 with *why. Only what a client
+/* Decode the Socket.IO packet in p[0..n) (the payload of an Engine.IO
+ * message, without its "4"). Returns 0 with pkt filled, or -1 with *why. Only what a client
  * may send is accepted: CONNECT_ERROR is the server's alone. */
 int sio_parse(const char *p, size_t n, struct sio_packet *pkt,
               const char **why)
@@ -191,24 +193,26 @@ int sio_ack_args(const struct sio_packet *pkt, const char **args,
     return 0;
 }
 
-/* Write the head of a packet for the wire, Engine.IO "4" included:
- * 4<type>[<nbins>-][<nsp>,][<ack id>]. The caller appends the payload.
+/* Write the head of a Socket.IO packet, <type>[<nbins>-][<nsp>,][<ack id>],
+ * for the namespace nsp[0..nsp_len). The caller appends the payload.
  * EVENT and ACK become BINARY_EVENT and BINARY_ACK when nbins > 0. */
-void sio_encode(struct jbuf *jb, int type, const char *nsp, int nbins,
-                int64_t ack_id)
+void sio_encode(struct jbuf *jb, int type, const char *nsp, size_t nsp_len,
+                int nbins, int64_t ack_id)
 {
     if (nbins > 0 && type == SIO_EVENT)
         type = SIO_BINARY_EVENT;
     if (nbins > 0 && type == SIO_ACK)
         type = SIO_BINARY_ACK;
-    char head[2] = {'4', (char)('0' + type)};
-    jb_raw(jb, head, 2);
+    char head = (char)('0' + type);
+    jb_raw(jb, &head, 1);
     if (nbins > 0) {
         jb_int(jb, nbins);
         jb_raw(jb, "-", 1);
     }
-    if (strcmp(nsp, "/") != 0) {
-        jb_lit(jb, nsp);
+    /* "Packet encoding": the namespace is written only when it is not the
+     * main one, and is followed by a comma. */
+    if (!(nsp_len == 1 && nsp[0] == '/')) {
+        jb_raw(jb, nsp, nsp_len);
         jb_raw(jb, ",", 1);
     }
     if (ack_id >= 0)

@@ -46,7 +46,7 @@ int sio_event(const struct sio_packet *pkt, char *name, size_t cap,
               const char **args, size_t *args_len, const char **why);
 int sio_ack_args(const struct sio_packet *pkt, const char **args,
                  size_t *args_len);
-void sio_encode(struct jbuf *jb, int type, const char *nsp, int nbins,
-                int64_t ack_id);
+void sio_encode(struct jbuf *jb, int type, const char *nsp, size_t nsp_len,
+                int nbins, int64_t ack_id);
 
 #endif

@@ -23,7 +23,6 @@
 
 #include <openssl/evp.h>
 #include <string.h>
-#include <strings.h>
 
 /* ========================================================================
  * Frame headers
@@ -486,36 +485,11 @@ void ws_accept_key(const char key[WS_KEY_LEN], char out[WS_ACCEPT_LEN + 1])
     b64_encode(digest, digest_len, out); /* SHA-1: 20 bytes, 28 chars */
 }
 
-/* Compare an authority (host[:port]) from an Origin with the Host header,
- * ignoring case and treating the scheme's default port as absent, so that
- * Origin "http://Example.com" matches Host "example.com:80". */
-static bool origin_matches_host(const char *origin, size_t olen,
-                                const char *host, size_t hlen)
-{
-    const char *scheme_port;
-    if (olen > 7 && strncasecmp(origin, "http://", 7) == 0) {
-        origin += 7;
-        olen -= 7;
-        scheme_port = ":80";
-    } else if (olen > 8 && strncasecmp(origin, "https://", 8) == 0) {
-        origin += 8;
-        olen -= 8;
-        scheme_port = ":443";
-    } else {
-        return false; /* "null" and other schemes never match a Host */
-    }
-    size_t plen = strlen(scheme_port);
-    if (olen > plen && strncasecmp(origin + olen - plen, scheme_port, plen) == 0)
-        olen -= plen;
-    if (hlen > plen && strncasecmp(host + hlen - plen, scheme_port, plen) == 0)
-        hlen -= plen;
-    return olen == hlen && strncasecmp(origin, host, olen) == 0;
-}
-
 /* Check a request against RFC 6455 §4.2.1 and wshub's origin policy.
- * origins is the --origin list: NULL or "" allows only the request's own
- * Host, "*" allows every origin, otherwise a comma-separated list of exact
- * origins ("http://localhost:3000,https://example.org").
+ * origins is the --origin list, as http_check_origin reads it: NULL or ""
+ * allows only the request's own Host, "*" allows every origin, otherwise a
+ * comma-separated list of exact origins
+ * ("http://localhost:3000,https://example.org").
  * Returns 101 and fills accept when the upgrade may go ahead. Otherwise
  * returns the status to answer with and sets *why: 400 for a malformed
  * handshake, 403 for a refused Origin (§10.2), 426 for a version other
@@ -536,7 +510,7 @@ int ws_check_upgrade(const struct http_request *req, const char *origins,
         return 400;
     }
     /* Item 2: a Host header field, exactly one (RFC 9112 §3.2). */
-    const struct http_header *host = http_find_header(req, "Host", &count);
+    http_find_header(req, "Host", &count);
     if (count != 1) {
         *why = "need exactly one Host header";
         return 400;
@@ -571,28 +545,12 @@ int ws_check_upgrade(const struct http_request *req, const char *origins,
         *why = "unsupported Sec-WebSocket-Version";
         return 426;
     }
-    /* Item 7 and §10.2: a browser always sends Origin. A page from another
-     * site must not reach us with the user's cookies (CWE-1385), so only
-     * our own origin and the listed ones pass. No Origin means a program,
-     * not a browser, and there is no page to protect against. */
-    const struct http_header *org = http_find_header(req, "Origin", &count);
-    if (count > 1) {
-        *why = "duplicate Origin";
-        return 400;
-    }
-    if (org) {
-        bool ok = origin_matches_host(org->value, org->value_len,
-                                      host->value, host->value_len);
-        if (!ok && origins && strcmp(origins, "*") == 0)
-            ok = true;
-        if (!ok && origins)
-            ok = http_has_token(origins, strlen(origins), org->value,
-                                org->value_len);
-        if (!ok) {
-            *why = "Origin not allowed (see --origin)";
-            return 403;
-        }
-    }
+    /* Item 7 and §10.2: a browser always sends Origin, and a page from
+     * another site must not reach us with the user's cookies. The policy
+     * lives in http.c, where plain HTTP requests share it. */
+    int status = http_check_origin(req, origins, why);
+    if (status != 0)
+        return status;
     /* Sec-WebSocket-Protocol and Sec-WebSocket-Extensions are not read at
      * all: we select no subprotocol and no extension (§4.2.2 item 5.5 and
      * 5.6 let a server answer without either). */

@@ -178,7 +178,7 @@ test('Engine.IO handshake errors get 400 and a JSON body', async (t) => {
   const rows = [
     ['/socket.io/?EIO=3&transport=websocket', { code: 5, message: 'Unsupported protocol version' }],
     ['/socket.io/?transport=websocket', { code: 5, message: 'Unsupported protocol version' }],
-    ['/socket.io/?EIO=4&transport=polling', { code: 0, message: 'Transport unknown' }],
+    ['/socket.io/?EIO=4&transport=flashsocket', { code: 0, message: 'Transport unknown' }],
     ['/socket.io/?EIO=4', { code: 0, message: 'Transport unknown' }],
     ['/socket.io/?EIO=4&transport=websocket&sid=abc', { code: 1, message: 'Session ID unknown' }],
   ];

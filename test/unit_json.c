@@ -317,10 +317,11 @@ TEST(namespace_and_attachment_limits_at_their_edges)
 TEST(encodes_packet_heads)
 {
     struct jbuf jb = {0};
-    sio_encode(&jb, SIO_EVENT, "/", 0, -1);
-    sio_encode(&jb, SIO_EVENT, "/admin", 2, 7);
-    sio_encode(&jb, SIO_ACK, "/", 1, 15);
-    CHECK(jb.len == 20 && memcmp(jb.p, "42" "452-/admin,7" "461-15", 20) == 0);
+    sio_encode(&jb, SIO_EVENT, "/", 1, 0, -1);
+    sio_encode(&jb, SIO_EVENT, "/admin", 6, 2, 7);
+    sio_encode(&jb, SIO_ACK, "/", 1, 1, 15);
+    sio_encode(&jb, SIO_CONNECT_ERROR, "/x,y", 2, 0, -1); /* length, not NUL */
+    CHECK(jb.len == 21 && memcmp(jb.p, "2" "52-/admin,7" "61-15" "4/x,", 21) == 0);
     jb_free(&jb);
 }
 

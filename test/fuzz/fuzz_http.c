@@ -1,11 +1,15 @@
-/* fuzz_http.c -- libFuzzer harness: the HTTP request parser and the path,
- * token and query helpers, on any bytes.
+/* fuzz_http.c -- libFuzzer harness: the HTTP request parser, its body
+ * framing, the Origin policy and the path, token and query helpers, on
+ * any bytes.
  * SPDX-License-Identifier: MIT
  *
  * Besides "no crash, no sanitizer report", it checks the parser's
  * contract: a head length never exceeds the input, every pointer lies
  * inside it, an error always carries a status, and a prefix of a complete
- * head never parses as a different head.
+ * head never parses as a different head. For framing: a head that parses
+ * has no Transfer-Encoding, a content_length within the limit, and 0 when
+ * there is no Content-Length. For the Origin policy: the answer is 0, 400
+ * or 403 and agrees with http_classify_origin.
  */
 #include "../../http.h"
 
@@ -59,5 +63,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (http_query_param(req.target, req.target_len, "EIO", &v, &vlen) == 0)
         inside(req.target, req.target_len, v, vlen);
     http_find_header(&req, "Host", NULL);
+
+    /* Framing (RFC 9112 §6.3): only Content-Length bodies get through. */
+    int cl_fields;
+    if (http_find_header(&req, "Transfer-Encoding", NULL))
+        abort();
+    http_find_header(&req, "Content-Length", &cl_fields);
+    if (req.content_length > HTTP_MAX_CONTENT_LENGTH ||
+        (cl_fields == 0 && req.content_length != 0))
+        abort();
+
+    /* The Origin policy, under each kind of --origin list. */
+    static const char *const policies[] = {NULL, "", "*",
+                                           "http://a.example, null"};
+    for (size_t i = 0; i < sizeof policies / sizeof policies[0]; i++) {
+        int st = http_check_origin(&req, policies[i], &why);
+        enum http_origin kind = http_classify_origin(&req, policies[i]);
+        int want = kind == HTTP_ORIGIN_DUPLICATE ? 400
+                   : kind == HTTP_ORIGIN_FOREIGN ? 403 : 0;
+        if (st != want || !why)
+            abort();
+        if (kind == HTTP_ORIGIN_ANY && (!policies[i] || strcmp(policies[i], "*") != 0))
+            abort();
+    }
     return 0;
 }

@@ -3,10 +3,11 @@
  * SPDX-License-Identifier: MIT
  *
  * The input is a sequence of WebSocket messages for one session: each is
- * a length byte, a kind byte (odd: binary) and that many bytes. Each text
- * message goes first to sio_parse and sio_event on their own, then every
- * message goes through hub_session_message into a hub running the chat
- * and echo handlers, as from a real client. At the end the session is
+ * a length byte, a kind byte (odd: binary) and that many bytes. A text
+ * message is an Engine.IO packet: only message packets ("4...") reach the
+ * hub, without their "4", as engine.c passes them. Each goes first to
+ * sio_parse and sio_event on their own, then through hub_session_message
+ * into a hub running the chat and echo handlers, as from a real client. At the end the session is
  * gone and the hub freed, so LeakSanitizer sees anything left behind.
  */
 #include "../../apps.h"
@@ -16,24 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void fake_send(void *peer, const uint8_t *frame, size_t len)
+static void fake_send(void *peer, bool binary, const uint8_t *p, size_t len)
 {
     (void)peer;
-    (void)frame;
+    (void)binary;
+    (void)p;
     (void)len;
 }
 
-static void fake_close(void *peer, uint16_t code, const char *reason)
+static void fake_close(void *peer, enum hub_close why, const char *text)
 {
     (void)peer;
-    if (code < 1000 || !reason)
+    if (why < HUB_CLOSE_PROTOCOL || why > HUB_CLOSE_INTERNAL || !text)
         abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct hub_transport t = {fake_send, fake_close};
-    static const struct hub_options o = {100, 100, 1000, 4096};
+    static const struct hub_options o = {.connect_timeout = 1000, .max_payload = 4096};
     struct hub *h = hub_new(&t, &o);
     struct chat *chat = chat_init(h);
     hub_of(h, "/custom");
@@ -49,12 +51,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = size - i;
         const uint8_t *msg = data + i;
         i += len;
-        if (!binary && len > 1 && msg[0] == '4') {
+        if (!binary && (len == 0 || msg[0] != '4'))
+            continue; /* not an Engine.IO message: engine.c's, not ours */
+        if (!binary) {
+            msg++;
+            len--;
             struct sio_packet pkt;
             const char *why, *args;
             size_t alen;
             char name[SIO_MAX_EVENT_NAME + 1];
-            if (sio_parse((const char *)msg + 1, len - 1, &pkt, &why) == 0 &&
+            if (sio_parse((const char *)msg, len, &pkt, &why) == 0 &&
                 (pkt.type == SIO_EVENT || pkt.type == SIO_BINARY_EVENT) &&
                 sio_event(&pkt, name, sizeof name, &args, &alen, &why) == 0 &&
                 (args < pkt.data || args + alen > pkt.data + pkt.data_len))

@@ -1,0 +1,180 @@
+/* conn.h -- a connection, as the loop shares it with the files that answer it
+ * SPDX-License-Identifier: MIT
+ *
+ * server.c owns every socket: it accepts, reads, writes, polls and closes.
+ * Two files decide what to say on a connection, and this header is all
+ * they see of the loop:
+ *   web.c    -- HTTP: routing, static files, errors, CORS, the upgrade;
+ *   engine.c -- Engine.IO: sessions over WebSocket or long-polling.
+ * They never call read(), write() or poll(). They queue bytes with
+ * conn_send() and friends, and the loop writes them at the end of the turn.
+ *
+ * The loop's rule, for every function here that queues output or ends a
+ * connection: any call that writes may leave the connection CONN_DEAD
+ * (out of memory, a failed write). Check c->state before touching the
+ * connection again. A dead connection is freed only at the end of the
+ * loop turn, so the pointer itself stays valid until then.
+ *
+ * Error convention: functions that can fail return 0 or -1; a -1 has
+ * already killed the connection and logged why.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include "ws.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSHUB_VERSION "0.2.0"
+
+/* ---- options: every flag, with its default in server.c ------------------ */
+
+struct options {
+    const char *host;      /* address to listen on */
+    int port;              /* TCP port; 0 lets the kernel pick */
+    const char *root;      /* folder of static files */
+    bool trace;            /* print handshakes, frames and packets */
+    size_t max_message;    /* bytes; a bigger message closes with 1009, a
+                            * bigger request body gets 413 */
+    size_t max_conns;      /* open connections (and Engine.IO sessions);
+                            * one more gets 503 */
+    size_t max_buffered;   /* bytes others may queue to one client */
+    const char *origins;   /* --origin list; NULL: same host only */
+    int ping_interval;     /* ms between pings (WebSocket and Engine.IO) */
+    int ping_timeout;      /* ms to wait for the pong */
+    int request_timeout;   /* ms to finish a request, its body included */
+    int close_timeout;     /* ms to wait for the reply to our Close */
+    int connect_timeout;   /* ms for a Socket.IO session to CONNECT */
+    const char *app;       /* "chat" or "echo": the hub's application */
+};
+
+/* ---- buffers ----------------------------------------------------------- */
+
+/* A byte queue: live bytes are data[off .. off+len). Memory is allocated
+ * on first use and given back when the queue empties, so an idle
+ * connection holds no buffer at all. */
+struct buf {
+    uint8_t *data; /* malloc'd storage, or NULL while unused */
+    size_t off;    /* start of the live bytes */
+    size_t len;    /* number of live bytes */
+    size_t cap;    /* bytes allocated at data */
+};
+
+int buf_reserve(struct buf *b, size_t n);
+int buf_append(struct buf *b, const void *p, size_t n);
+void buf_consume(struct buf *b, size_t n);
+void buf_free(struct buf *b);
+
+/* ---- connections --------------------------------------------------------- */
+
+enum conn_state {
+    CONN_HTTP,       /* reading HTTP requests, maybe sending a file */
+    CONN_WS_OPEN,    /* WebSocket open: frames both ways */
+    CONN_WS_CLOSING, /* we sent a Close and wait for the peer's */
+    CONN_DRAINING,   /* flush output, then shut down and wait for EOF */
+    CONN_DEAD        /* closed; freed at the end of this loop turn */
+};
+
+/* What a connection does for an Engine.IO session (c->eio). */
+enum conn_role {
+    ROLE_NONE,       /* nothing: a file, /echo, an error */
+    ROLE_WEBSOCKET,  /* the session's transport is this WebSocket */
+    ROLE_PROBE,      /* a WebSocket that is upgrading a polling session */
+    ROLE_POLL_GET,   /* a long-polling GET, held until there is output */
+    ROLE_POLL_POST   /* a long-polling POST whose body is arriving */
+};
+
+struct eio_session;
+
+struct conn {
+    int fd;                 /* non-blocking socket */
+    enum conn_state state;  /* what the next bytes mean */
+    size_t slot;            /* index of our entry in the poll set */
+    char path[64];          /* last request-target, truncated, for logs */
+    struct buf in;          /* bytes read but not yet parsed */
+    struct buf out;         /* bytes queued for the socket */
+    struct buf msg;         /* a WebSocket message being reassembled, or
+                             * a request head and body being received */
+    uint64_t body_left;     /* HTTP: body bytes still to come into msg */
+    struct ws_rx rx;        /* frame decoder state (WebSocket only) */
+    struct eio_session *eio;/* the session served, per role; or NULL */
+    enum conn_role role;    /* what this connection is to eio */
+    int64_t deadline;       /* ms, monotonic; what it means depends on
+                             * state (see conn_timeout); 0: none */
+    bool ping_sent;         /* WS_OPEN: a ping awaits its pong */
+    bool keep_alive;        /* HTTP: read another request after this one */
+    bool wr_shut;           /* DRAINING: our FIN has been sent */
+    bool paused;            /* input held in c->in until output drains */
+    uint8_t ticks_since_io;    /* timer ticks since any read or write */
+    uint8_t ticks_since_input; /* timer ticks since the client last sent */
+    bool pending;           /* on the loop's pending list (conn_later) */
+    struct conn *next_pending; /* link in that list while pending */
+    int file_fd;            /* file being sent, or -1 */
+    uint64_t file_left;     /* bytes of file_fd still to queue */
+    int status;             /* last HTTP status or WebSocket close code */
+    const char *why;        /* static text: why it closed, for the log */
+    struct conn *next;      /* link in the dead list while CONN_DEAD, or
+                             * in the pool's free list once released:
+                             * never both, so one link serves */
+};
+
+/* ---- what the loop offers --------------------------------------------------- */
+
+/* The server's state that web.c and engine.c may read. */
+struct server {
+    struct options opt;    /* the flags */
+    char root[PATH_MAX];   /* realpath of --root */
+    struct hub *hub;       /* the event hub behind /socket.io/ */
+    size_t high_water;     /* bytes queued to a client before we stop
+                            * reading its requests */
+};
+extern struct server srv;
+
+int64_t now_ms(void);
+const char *conn_peer_name(const struct conn *c);
+void conn_log(const struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int conn_send(struct conn *c, const void *p, size_t n);
+void conn_later(struct conn *c);
+void conn_kill(struct conn *c, const char *why);
+void conn_drain(struct conn *c);
+void conn_resume(struct conn *c);
+int conn_ws_send_frame(struct conn *c, int opcode, const uint8_t *p, size_t n);
+int conn_ws_send_prefixed(struct conn *c, int opcode, int first,
+                          const uint8_t *p, size_t n);
+void conn_ws_start_close(struct conn *c, uint16_t code, const char *reason);
+void conn_ws_open(struct conn *c);
+void trace_bytes(const uint8_t *p, size_t n);
+
+/* ---- web.c ------------------------------------------------------------------ */
+
+struct http_request;
+size_t web_input(struct conn *c, uint8_t *data, size_t len);
+void web_send_head(struct conn *c, int status, const char *type,
+                   uint64_t length, const char *extra);
+void web_error(struct conn *c, int status, const char *why, const char *extra,
+               bool head_only);
+void web_upgrade(struct conn *c, const struct http_request *req);
+void web_request_done(struct conn *c);
+void web_file_refill(struct conn *c);
+
+/* ---- engine.c ----------------------------------------------------------------- */
+
+struct hub_transport;
+const struct hub_transport *engine_transport(void);
+void engine_request(struct conn *c, const struct http_request *req,
+                    const char *cors, uint8_t *body, size_t body_len);
+int engine_post_begin(struct conn *c, const struct http_request *req);
+void engine_refuse(struct conn *c, int status);
+void engine_ws_message(struct conn *c, int opcode, uint8_t *p, size_t n);
+void engine_conn_gone(struct conn *c);
+void engine_tick(int64_t now);
+void engine_end_of_turn(void);
+void engine_shutdown(void);
+void engine_free(void);
+bool engine_pending(void);
+
+#endif
