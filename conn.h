@@ -21,6 +21,7 @@
 #ifndef CONN_H
 #define CONN_H
 
+#include "timer.h"
 #include "ws.h"
 
 #include <limits.h>
@@ -29,6 +30,10 @@
 #include <stdint.h>
 
 #define WSHUB_VERSION "0.2.0"
+
+#ifndef PATH_MAX /* <limits.h> has it only in POSIX mode; Linux's value */
+#define PATH_MAX 4096
+#endif
 
 /* ---- options: every flag, with its default in server.c ------------------ */
 
@@ -108,10 +113,13 @@ struct conn {
     bool keep_alive;        /* HTTP: read another request after this one */
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
-    uint8_t ticks_since_io;    /* timer ticks since any read or write */
-    uint8_t ticks_since_input; /* timer ticks since the client last sent */
-    bool pending;           /* on the loop's pending list (conn_later) */
-    struct conn *next_pending; /* link in that list while pending */
+    bool later;             /* on the loop's list of conns to update at
+                             * the end of the turn (conn_later) */
+    struct conn *next_later;/* link in that list while later */
+    int64_t last_input;     /* ms: when the client last sent bytes */
+    int64_t last_io;        /* ms: when bytes last moved either way */
+    struct timer timer;     /* fires at the earliest of deadline, falling
+                             * cold and giving buffers back (conn_arm) */
     int file_fd;            /* file being sent, or -1 */
     uint64_t file_left;     /* bytes of file_fd still to queue */
     int status;             /* last HTTP status or WebSocket close code */
@@ -134,6 +142,8 @@ struct server {
 extern struct server srv;
 
 int64_t now_ms(void);
+void loop_timer_set(struct timer *t, int64_t when);
+void loop_timer_cancel(struct timer *t);
 const char *conn_peer_name(const struct conn *c);
 void conn_log(const struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -171,7 +181,6 @@ int engine_post_begin(struct conn *c, const struct http_request *req);
 void engine_refuse(struct conn *c, int status);
 void engine_ws_message(struct conn *c, int opcode, uint8_t *p, size_t n);
 void engine_conn_gone(struct conn *c);
-void engine_tick(int64_t now);
 void engine_end_of_turn(void);
 void engine_shutdown(void);
 void engine_free(void);

@@ -21,10 +21,11 @@
  * polling, so a GET is answered at once with what is queued plus a noop;
  * what is queued after that goes over the WebSocket once "5" arrives.
  *
+ * Each session has one timer in the loop's heap, set for the earliest of
+ * its ping, its pong's deadline and its upgrade's deadline.
+ *
  * Simplifications, named: a held GET is answered with everything queued
- * (no maxPayload split on the way out, as the reference server does);
- * the heartbeat runs on the loop's tick, so a ping may leave up to a tick
- * late (a pong's deadline is also checked on every request).
+ * (no maxPayload split on the way out, as the reference server does).
  *
  * References: engine.io-protocol v4: "Transports" (long-polling, request
  * rules, WebSocket), "Protocol" (handshake, heartbeat, upgrade, message),
@@ -82,6 +83,7 @@ struct eio_session {
     int64_t ping_at;           /* ms: when the next ping is due */
     int64_t pong_deadline;     /* ms: a ping awaits its pong; 0: none */
     int64_t upgrade_deadline;  /* ms: the probe must finish by then */
+    struct timer timer;        /* the earliest of the three times above */
     struct eio_session *chain; /* next in the same hash bucket */
     struct eio_session *prev, *next; /* eng.all, or eng.dead once closed */
     struct eio_session *next_flush;  /* link in eng.flush */
@@ -168,6 +170,8 @@ static struct eio_session *table_find(const char *v, size_t n)
 
 static void session_end(struct eio_session *s, const char *reason,
                         char end_packet, uint16_t code, const char *text);
+static void session_fire(struct timer *t, int64_t now);
+static void session_arm(struct eio_session *s);
 
 /* --trace: one line per packet, on either transport. */
 static void trace_packet(const struct conn *c, const char *dir, int type,
@@ -316,6 +320,8 @@ static struct eio_session *session_open(enum transport t, bool echo,
     s->echo = echo;
     s->cors = cors[0] ? strdup(cors) : NULL;
     s->ping_at = now + srv.opt.ping_interval;
+    s->timer.fire = session_fire;
+    loop_timer_set(&s->timer, s->ping_at);
     s->next = eng.all;
     if (eng.all)
         eng.all->prev = s;
@@ -375,7 +381,10 @@ static void session_end(struct eio_session *s, const char *reason,
     s->closed = true;
     s->reason = reason;
     s->end_packet = end_packet;
+    fprintf(stderr, "wshub: engine.io close %s %s (%s)\n", s->sid,
+            s->transport == T_POLLING ? "polling" : "websocket", reason);
     table_del(s);
+    loop_timer_cancel(&s->timer);
     if (s->ws) {
         struct conn *c = s->ws;
         conn_ws_start_close(c, code, text);
@@ -621,6 +630,7 @@ static void websocket_request(struct conn *c, const struct http_request *req,
     if (s) {
         s->probe = c;
         s->upgrade_deadline = now_ms() + UPGRADE_TIMEOUT_MS;
+        session_arm(s);
         c->eio = s;
         c->role = ROLE_PROBE;
         return;
@@ -780,30 +790,42 @@ void engine_conn_gone(struct conn *c)
  * Clocks, the end of a turn, shut-down
  * ======================================================================== */
 
-/* The heartbeat ("Heartbeat"): ping every --ping-interval, end a session
- * whose pong takes longer than --ping-timeout, and give up on probes
- * that take longer than UPGRADE_TIMEOUT_MS. Runs on the loop's tick. */
-void engine_tick(int64_t now)
+/* Arm s's timer for the earliest of its three times, lazily (timer.h):
+ * a timer already due sooner is left to fire and be set again. */
+static void session_arm(struct eio_session *s)
 {
-    struct eio_session *s = eng.all;
-    while (s) {
-        struct eio_session *next = s->next; /* s may end below */
-        if (s->pong_deadline != 0 && now >= s->pong_deadline) {
-            session_end(s, "ping timeout", '1', WS_CLOSE_GOING_AWAY,
-                        "ping timeout");
-        } else if (s->pong_deadline == 0 && now >= s->ping_at) {
-            session_send(s, EIO_PING, false, (const uint8_t *)"", 0);
-            /* From when the ping was due, not from this (late) tick. */
-            s->pong_deadline = s->ping_at + srv.opt.ping_timeout;
-        }
-        if (!s->closed && s->probe && now >= s->upgrade_deadline) {
-            struct conn *c = s->probe;
-            detach(c);
-            conn_ws_start_close(c, WS_CLOSE_POLICY, "upgrade timed out");
-            conn_later(c);
-        }
-        s = next;
+    int64_t next = s->pong_deadline ? s->pong_deadline : s->ping_at;
+    if (s->probe && s->upgrade_deadline < next)
+        next = s->upgrade_deadline;
+    if (!timer_armed(&s->timer) || next < s->timer.when)
+        loop_timer_set(&s->timer, next);
+}
+
+/* The heartbeat ("Heartbeat"): ping every --ping-interval, end a session
+ * whose pong takes longer than --ping-timeout, and give up on a probe
+ * that takes longer than UPGRADE_TIMEOUT_MS. Runs when s's timer is due,
+ * which may be early (a pong moved the ping later): then it only re-arms. */
+static void session_fire(struct timer *t, int64_t now)
+{
+    struct eio_session *s = (struct eio_session *)((char *)t - offsetof(struct eio_session, timer));
+    if (s->pong_deadline != 0 && now >= s->pong_deadline) {
+        session_end(s, "ping timeout", '1', WS_CLOSE_GOING_AWAY, "ping timeout");
+        return;
     }
+    if (s->pong_deadline == 0 && now >= s->ping_at) {
+        session_send(s, EIO_PING, false, (const uint8_t *)"", 0);
+        /* From when the ping was due, so that a late wake-up of ours
+         * never gives the client more than --ping-timeout. */
+        s->pong_deadline = s->ping_at + srv.opt.ping_timeout;
+    }
+    if (!s->closed && s->probe && now >= s->upgrade_deadline) {
+        struct conn *c = s->probe;
+        detach(c);
+        conn_ws_start_close(c, WS_CLOSE_POLICY, "upgrade timed out");
+        conn_later(c);
+    }
+    if (!s->closed)
+        session_arm(s);
 }
 
 /* The end of a loop turn: answer the held GETs that have something to

@@ -17,7 +17,9 @@
  *
  * It never touches a socket. It writes through struct hub_transport and is
  * told the time, so test/unit_hub.c drives it with fake peers and a fake
- * clock. A broadcast is encoded once, and the same bytes are handed to
+ * clock. Its deadlines (connect timeouts, ack timeouts) are timers in a
+ * heap of its own (timer.c): the loop asks hub_next_timer() how long it
+ * may sleep and calls hub_tick() then, which runs only what is due. A broadcast is encoded once, and the same bytes are handed to
  * every recipient.
  *
  * Deliberately left out: connection state recovery, and adapters for more
@@ -30,6 +32,7 @@
 #include "hub.h"
 #include "json.h"
 #include "sio.h"
+#include "timer.h"
 
 #include <openssl/rand.h>
 #include <stdlib.h>
@@ -100,6 +103,8 @@ struct hub_socket {
     struct pending_ack *acks;   /* acks awaited from the client */
     size_t nacks, ackcap;       /* used and allocated entries of acks */
     int64_t next_ack_id;        /* id for the next hub_emit_ack */
+    struct timer ack_timer;     /* armed at the earliest ack deadline, or
+                                 * earlier (re-armed lazily when it fires) */
     void *data;                 /* the application's per-socket state */
     struct hub_socket *next;    /* next socket of the session, or in the
                                  * hub's graveyard once closed */
@@ -132,7 +137,7 @@ struct hub_session {
     void *peer;                 /* the transport's handle */
     bool closed;                /* no more packets are processed */
     struct hub_socket *sockets; /* one per namespace joined, linked */
-    int64_t connect_deadline;   /* ms: CONNECT due; 0 once one came */
+    struct timer connect_timer; /* armed until a CONNECT comes */
     struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
     struct hub_session *prev, *next; /* the hub's list of sessions */
 };
@@ -146,6 +151,7 @@ struct hub {
     struct hub_socket *graveyard; /* sockets closed, freed when idle */
     int depth;                    /* nesting of entry points; 0 = idle */
     int64_t now;                  /* ms, the time the caller last gave */
+    struct timers timers;         /* connect and ack deadlines */
     struct jbuf scratch;          /* where emits are encoded, reused */
     uint32_t seed;                /* random hash seed, against flooding */
 };
@@ -160,6 +166,8 @@ static void hub_enter(struct hub *h)
 
 static void free_socket(struct hub_socket *s);
 static void free_session(struct hub_session *ss);
+static void ack_timeout(struct timer *t, int64_t now);
+static void connect_timeout(struct timer *t, int64_t now);
 
 static void hub_flush(struct hub *h)
 {
@@ -177,8 +185,11 @@ static void hub_flush(struct hub *h)
 
 static void hub_exit(struct hub *h)
 {
-    if (--h->depth == 0)
-        hub_flush(h);
+    if (--h->depth > 0)
+        return;
+    hub_flush(h);
+    if (h->scratch.cap > 65536) /* one big emit need not pin its memory */
+        jb_free(&h->scratch);
 }
 
 /* ========================================================================
@@ -611,6 +622,9 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
     s->next_ack_id++;
     s->acks[s->nacks].id = id;
     s->acks[s->nacks].deadline = s->ss->hub->now + timeout_ms;
+    if ((!timer_armed(&s->ack_timer) || s->acks[s->nacks].deadline < s->ack_timer.when) &&
+        timers_set(&s->ss->hub->timers, &s->ack_timer, s->acks[s->nacks].deadline) != 0)
+        return -1;
     s->acks[s->nacks].cb = cb;
     s->acks[s->nacks].ud = ud;
     s->nacks++;
@@ -680,11 +694,12 @@ static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
     s->nsp = nsp;
     s->ss = ss;
     s->state = SOCK_OPEN;
+    s->ack_timer.fire = ack_timeout;
     s->nsp_index = nsp->nsockets;
     nsp->sockets[nsp->nsockets++] = s;
     s->next = ss->sockets;
     ss->sockets = s;
-    ss->connect_deadline = 0;
+    timers_cancel(&ss->hub->timers, &ss->connect_timer);
 
     /* 0{"sid":"..."} or 0/ns,{"sid":"..."} ("Connection to a namespace") */
     struct jbuf jb = {0};
@@ -729,6 +744,7 @@ static void socket_close(struct hub_socket *s, const char *reason,
     nsp->sockets[s->nsp_index] = last;
     last->nsp_index = s->nsp_index;
     map_del(&nsp->by_id, &s->node);
+    timers_cancel(&h->timers, &s->ack_timer);
     for (size_t i = 0; i < s->nacks; i++)
         s->acks[i].cb(s, true, NULL, s->acks[i].ud);
     s->nacks = 0;
@@ -775,7 +791,11 @@ struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
     h->now = now;
     ss->hub = h;
     ss->peer = peer;
-    ss->connect_deadline = now + h->opt.connect_timeout;
+    ss->connect_timer.fire = connect_timeout;
+    if (timers_set(&h->timers, &ss->connect_timer, now + h->opt.connect_timeout) != 0) {
+        free(ss);
+        return NULL;
+    }
     ss->next = h->sessions;
     if (h->sessions)
         h->sessions->prev = ss;
@@ -814,6 +834,7 @@ static void session_close(struct hub_session *ss, const char *reason,
         socket_close(s, reason, false);
     }
     ss->closed = true;
+    timers_cancel(&ss->hub->timers, &ss->connect_timer);
     drop_pending_bin(ss);
     if (why != 0)
         ss->hub->t.close(ss->peer, why, text);
@@ -1009,44 +1030,54 @@ static void free_session(struct hub_session *ss)
     free(ss);
 }
 
-/* Find one ack of ss past its deadline, take it off the list and run its
- * callback with timed_out. Returns true if there was one. One at a time,
- * because a callback may disconnect sockets and so change the lists. */
-static bool expire_one_ack(struct hub_session *ss, int64_t now)
+/* A socket's ack timer is due: answer every ack past its deadline with
+ * timed_out, one at a time (a callback may disconnect the socket), then
+ * arm the timer for the earliest that is left. */
+static void ack_timeout(struct timer *t, int64_t now)
 {
-    for (struct hub_socket *s = ss->sockets; s; s = s->next) {
-        for (size_t i = 0; i < s->nacks; i++) {
-            if (now < s->acks[i].deadline)
-                continue;
-            struct pending_ack a = s->acks[i];
-            s->acks[i] = s->acks[--s->nacks];
-            a.cb(s, true, NULL, a.ud);
-            return true;
+    struct hub_socket *s = (struct hub_socket *)((char *)t - offsetof(struct hub_socket, ack_timer));
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; s->state == SOCK_OPEN && i < s->nacks;) {
+        if (now < s->acks[i].deadline) {
+            if (s->acks[i].deadline < next)
+                next = s->acks[i].deadline;
+            i++;
+            continue;
         }
+        struct pending_ack a = s->acks[i];
+        s->acks[i] = s->acks[--s->nacks];
+        a.cb(s, true, NULL, a.ud);
     }
-    return false;
+    if (s->state == SOCK_OPEN && next != INT64_MAX)
+        timers_set(&s->ss->hub->timers, &s->ack_timer, next);
 }
 
-/* Run the clocks: connect deadlines and ack timeouts. The loop calls
- * this on its timer tick; the heartbeat is the transport's (engine.c). */
+/* No CONNECT came within connect_timeout ("Connection to a namespace"). */
+static void connect_timeout(struct timer *t, int64_t now)
+{
+    struct hub_session *ss = (struct hub_session *)((char *)t - offsetof(struct hub_session, connect_timer));
+    (void)now;
+    session_close(ss, "connect timeout", HUB_CLOSE_TIMEOUT,
+                  "no CONNECT within the connect timeout");
+}
+
+/* Run every hub deadline that is due at `now`: connect timeouts and ack
+ * timeouts. Costs one step per timer that fires; the heartbeat is the
+ * transport's (engine.c). */
 void hub_tick(struct hub *h, int64_t now)
 {
     hub_enter(h);
     h->now = now;
-    if (h->scratch.cap > 65536) /* one big emit need not pin its memory */
-        jb_free(&h->scratch);
-    for (struct hub_session *ss = h->sessions; ss; ss = ss->next) {
-        if (ss->closed)
-            continue;
-        if (ss->connect_deadline != 0 && now >= ss->connect_deadline) {
-            session_close(ss, "connect timeout", HUB_CLOSE_TIMEOUT,
-                          "no CONNECT within the connect timeout");
-            continue;
-        }
-        while (!ss->closed && expire_one_ack(ss, now))
-            ;
-    }
+    struct timer *t;
+    while ((t = timers_pop(&h->timers, now)) != NULL)
+        t->fire(t, now);
     hub_exit(h);
+}
+
+/* When hub_tick next has something to do (ms), or INT64_MAX. */
+int64_t hub_next_timer(const struct hub *h)
+{
+    return timers_next(&h->timers);
 }
 
 /* ========================================================================
@@ -1105,5 +1136,6 @@ void hub_free(struct hub *h)
         free(n);
     }
     jb_free(&h->scratch);
+    timers_free(&h->timers);
     free(h);
 }

@@ -21,6 +21,8 @@
  * Error convention: functions that can fail return 0 or -1 (out of memory
  * or a bad argument); emits to a closed socket are silently dropped.
  * Handlers run synchronously, inside hub_session_message or hub_tick.
+ * Time is whatever the caller last passed in: hub_tick runs what is due
+ * then, and hub_next_timer says when that will next be.
  */
 #ifndef HUB_H
 #define HUB_H
@@ -134,6 +136,7 @@ void hub_session_message(struct hub_session *ss, bool binary,
                          const uint8_t *p, size_t n, int64_t now);
 void hub_session_gone(struct hub_session *ss, const char *reason);
 void hub_tick(struct hub *h, int64_t now);
+int64_t hub_next_timer(const struct hub *h);
 int hub_random_id(char out[21]);
 
 #endif

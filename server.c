@@ -29,12 +29,14 @@
  * pollfd array keeps busy connections at the front so that a wake-up
  * looks at those, not at 10,000 idle ones (see "The poll set").
  *
- * Simplifications, named: timers are checked on a 50 ms tick rather than
- * kept in a heap, so a deadline fires up to one tick late (the tick walks
- * every connection, 20 times a second, not on every wake-up); the
- * listener backs off for 100 ms when the fd table is full rather than
- * juggling a reserve descriptor; files are read with read(), not
- * sendfile().
+ * Time: every deadline -- a connection's, an Engine.IO session's, the
+ * hub's -- is a timer in a min-heap (timer.c), poll() sleeps exactly
+ * until the earliest, and a wake-up pops only the timers that are due.
+ * An idle connection costs nothing per wake-up.
+ *
+ * Simplifications, named: the listener backs off for 100 ms when the fd
+ * table is full rather than juggling a reserve descriptor; files are read
+ * with read(), not sendfile().
  *
  * References: RFC 6455 §5.5 (control frames), §7.1 (closing); RFC 9112
  * §9.3 (persistent connections), §9.6 (tear-down).
@@ -43,6 +45,8 @@
 #include "apps.h"
 #include "conn.h"
 #include "hub.h"
+#include "pollset.h"
+#include "timer.h"
 #include "ws.h"
 
 #include <arpa/inet.h>
@@ -73,18 +77,16 @@
 #define DRAIN_TIMEOUT_MS 2000    /* peer silent after our FIN: close anyway */
 #define SHUTDOWN_FLUSH_MS 1000   /* SIGTERM: time allowed to flush output */
 #define ACCEPT_BACKOFF_MS 100    /* pause accepting after EMFILE/ENFILE */
-#define TICK_MS 50               /* how often deadlines are checked */
 #define SPIN_US 50               /* after a busy turn, poll without sleeping
                                   * this long before blocking in poll() */
 #define SPIN_MAX_FDS 256         /* ...but only while the hot set is small */
-#define COLD_TICKS 4             /* ticks without input before a connection
-                                  * moves to the cold part of the poll set */
-#define FULL_POLL_MS 10          /* how often the cold part is polled while
-                                  * hot connections keep the loop busy... */
-#define FULL_POLL_PER_MS 250     /* ...plus 1 ms per this many cold ones: a
-                                  * full poll of 10,000 costs milliseconds */
-#define IDLE_TICKS 20            /* ticks without traffic before a
-                                  * connection's empty buffers are freed */
+#define COLD_AFTER_MS 200        /* no input for this long, nothing queued:
+                                  * the connection moves to the cold part */
+#define COLD_PERIOD_US 2000      /* while the loop is busy, every cold
+                                  * connection is polled at least this often */
+#define COLD_SLICE_MIN 64        /* fewest cold entries worth a poll() call */
+#define IDLE_FREE_MS 1000        /* no traffic for this long: a connection's
+                                  * empty buffers are given back */
 #define TRIM_AFTER (256 * 1024)  /* bytes freed in one tick that are worth
                                   * giving back to the kernel (glibc) */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
@@ -185,16 +187,16 @@ struct server srv; /* what web.c and engine.c may see (conn.h) */
 /* The loop's own state. */
 static struct {
     int listen_fd;           /* the listening socket */
-    struct pollfd *pfds;     /* [0] listener, [1..npfds) one per conn:
-                              * hot ones in [1..nhot), cold after */
-    struct conn **conns;     /* conns[i] owns pfds[i]; conns[0] unused */
-    size_t npfds;            /* pfds in use, listener included */
-    size_t nhot;             /* pfds[0..nhot) are polled on every turn */
-    int64_t full_poll_due;   /* ms: when the cold part is next polled */
+    struct pollset ps;       /* [0] the listener, then one per conn */
+    struct timers timers;    /* every deadline of conns and sessions */
+    int64_t now;             /* ms: the time this loop turn started */
+    size_t cold_pos;         /* next cold entry to poll, from ps.nhot */
+    double cold_credit;      /* cold entries owed a poll (see run()) */
+    int64_t cold_last_us;    /* when that credit was last topped up */
+    size_t freed;            /* buffer bytes freed since the last trim */
     struct conn *dead;       /* conns closed this turn, to be freed */
-    struct conn *pending;    /* conns to update at the end of the turn */
-    int64_t next_tick;       /* ms: when deadlines are next checked */
-    int64_t accept_resume;   /* ms: listener paused until then; 0: not */
+    struct conn *later;      /* conns to update at the end of the turn */
+    struct timer accept_timer; /* the listener's pause after EMFILE */
     bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
     struct conn *free_conns; /* recycled structs, linked by next */
@@ -313,48 +315,18 @@ void conn_kill(struct conn *c, const char *why)
 /* ---- The poll set: hot and cold ------------------------------------------
  *
  * poll() costs time in proportion to the descriptors it is given, ready
- * or not. 10,000 idle connections would make every wake-up of a busy
- * server scan 10,000 entries. So the array is kept in two parts: hot
- * connections (traffic in the last COLD_TICKS ticks, or output pending)
- * at the front, polled on every turn; cold ones behind, polled with the
- * rest only every FULL_POLL_MS plus 1 ms per FULL_POLL_PER_MS of them
- * (10 ms with a few hundred, 50 ms with 10,000), or whenever nothing is
- * hot. A cold connection's first message after a quiet spell may thus
- * wait that long while others are busy; after that it is hot again.
- * Slots move only by swapping, so the array stays dense and no move
- * costs more than one swap. */
-
-/* Put the connections of slots a and b in each other's place. */
-static void swap_slots(size_t a, size_t b)
-{
-    struct pollfd p = loop.pfds[a];
-    struct conn *c = loop.conns[a];
-    loop.pfds[a] = loop.pfds[b];
-    loop.conns[a] = loop.conns[b];
-    loop.pfds[b] = p;
-    loop.conns[b] = c;
-    loop.conns[a]->slot = a;
-    loop.conns[b]->slot = b;
-}
-
-static bool is_hot(const struct conn *c)
-{
-    return c->slot < loop.nhot;
-}
-
-/* Move a cold connection to the end of the hot part. */
-static void make_hot(struct conn *c)
-{
-    if (!is_hot(c))
-        swap_slots(c->slot, loop.nhot++);
-}
-
-/* Move a hot connection to the start of the cold part. */
-static void make_cold(struct conn *c)
-{
-    if (is_hot(c))
-        swap_slots(c->slot, --loop.nhot);
-}
+ * or not: 10,000 idle sockets cost 1.7 ms a call here. So pollset.c keeps
+ * the array in two parts: hot connections (input in the last
+ * COLD_AFTER_MS, or output pending) at the front, cold ones behind.
+ * Which part poll() sees depends on how busy the loop is (see run()):
+ *   - when nothing hot needs us, we sleep in poll() on everything, so a
+ *     message from any connection, hot or cold, wakes us at once;
+ *   - while hot connections keep us busy, every turn also polls a slice
+ *     of the cold part, paced so that each cold connection is looked at
+ *     every COLD_PERIOD_US. Slices of ~1,000 cost a quarter per socket of
+ *     what one poll of 10,000 does (caches), and a quiet user's message
+ *     waits at most that period.
+ * A cold connection that wakes up is hot again until it falls quiet. */
 
 /* Free every connection killed this turn and give its poll slot to
  * another, so the pollfd array stays dense without a rebuild. */
@@ -368,9 +340,8 @@ static void reap_dead(void)
          * to that are dead too ignore it (conn_send checks). */
         if (c->eio)
             engine_conn_gone(c);
-        make_cold(c); /* now at the start of the cold part */
-        swap_slots(c->slot, loop.npfds - 1);
-        loop.npfds--;
+        timers_cancel(&loop.timers, &c->timer);
+        pollset_remove(&loop.ps, c);
         buf_free(&c->in);
         buf_free(&c->out);
         buf_free(&c->msg);
@@ -707,7 +678,8 @@ static void conn_read(struct conn *c)
         conn_kill(c, NULL);
         return;
     }
-    c->ticks_since_input = 0;
+    c->last_input = loop.now;
+    c->last_io = loop.now;
     if (c->state == CONN_DRAINING)
         return; /* the peer's last words are read and dropped */
     conn_take_held(c);
@@ -729,6 +701,7 @@ static void conn_write(struct conn *c)
             return;
         }
         buf_consume(&c->out, (size_t)n);
+        c->last_io = loop.now;
         if (c->out.len == 0 && c->file_fd >= 0)
             web_file_refill(c);
     }
@@ -742,11 +715,36 @@ static void conn_write(struct conn *c)
     }
 }
 
+/* True while c holds memory it could give back: any buffer allocated. */
+static bool conn_has_buffers(const struct conn *c)
+{
+    return c->in.data || c->out.data || c->msg.data;
+}
+
+/* Arm c's timer for the earliest thing that can happen to it with no
+ * input: its state's deadline (c->deadline), falling cold, or giving its
+ * buffers back. Lazily (timer.h): a timer that is due earlier than
+ * needed is left alone to fire, and set again then, so the many calls
+ * that only move a time later cost no heap work. */
+static void conn_arm(struct conn *c)
+{
+    int64_t next = c->deadline ? c->deadline : INT64_MAX;
+    if (pollset_is_hot(&loop.ps, c) && c->last_input + COLD_AFTER_MS < next)
+        next = c->last_input + COLD_AFTER_MS;
+    if (conn_has_buffers(c) && c->last_io + IDLE_FREE_MS < next)
+        next = c->last_io + IDLE_FREE_MS;
+    if (next == INT64_MAX)
+        timers_cancel(&loop.timers, &c->timer);
+    else if ((!timer_armed(&c->timer) || next < c->timer.when) &&
+             timers_set(&loop.timers, &c->timer, next) != 0)
+        conn_kill(c, "out of memory"); /* no deadline could ever end it */
+}
+
 /* After any work on c: write, resume held-back input if output has
- * drained, and ask poll() for exactly the events we can act on. */
+ * drained, ask poll() for exactly the events we can act on, and set the
+ * timer for what comes next. */
 static void conn_update(struct conn *c)
 {
-    c->ticks_since_io = 0;
     conn_write(c);
     if (c->state == CONN_DEAD)
         return;
@@ -762,7 +760,8 @@ static void conn_update(struct conn *c)
         ev |= POLLIN;
     if (c->out.len > 0)
         ev |= POLLOUT;
-    loop.pfds[c->slot].events = ev;
+    pollset_set_events(&loop.ps, c, ev);
+    conn_arm(c);
 }
 
 /* The request that held c's input back is answered: process what waits
@@ -781,28 +780,28 @@ void conn_resume(struct conn *c)
  * another's handler, for timers, and for cold connections that woke up. */
 void conn_later(struct conn *c)
 {
-    if (c->pending || c->state == CONN_DEAD)
+    if (c->later || c->state == CONN_DEAD)
         return;
-    c->pending = true;
-    c->next_pending = loop.pending;
-    loop.pending = c;
+    c->later = true;
+    c->next_later = loop.later;
+    loop.later = c;
 }
 
 /* The end of a loop turn: one write per connection that has output, only
- * for the connections touched. Those that sent us something, or could not
- * take all their output, are hot now; a client that only receives (a
- * broadcast's audience) and took it all stays cold. */
-static void update_pending(void)
+ * for the connections touched. Those that sent us something this turn,
+ * or could not take all their output, are hot now; a client that only
+ * receives (a broadcast's audience) and took it all stays cold. */
+static void update_later(void)
 {
-    while (loop.pending) {
-        struct conn *c = loop.pending;
-        loop.pending = c->next_pending;
-        c->pending = false;
+    while (loop.later) {
+        struct conn *c = loop.later;
+        loop.later = c->next_later;
+        c->later = false;
         if (c->state == CONN_DEAD)
             continue;
+        if (c->out.len > 0 || c->last_input == loop.now)
+            pollset_heat(&loop.ps, c);
         conn_update(c);
-        if (c->state != CONN_DEAD && (c->out.len > 0 || c->ticks_since_input == 0))
-            make_hot(c);
     }
 }
 
@@ -828,6 +827,17 @@ static void format_peer(const struct sockaddr_storage *sa, char *out,
     }
 }
 
+static void conn_fire(struct timer *t, int64_t now);
+
+/* The listener's pause after EMFILE is over: listen again. */
+static void accept_fire(struct timer *t, int64_t now)
+{
+    (void)t;
+    (void)now;
+    if (loop.stop_deadline == 0)
+        loop.ps.pfds[0].events = POLLIN;
+}
+
 /* Accept every pending connection. At --max-conns the newcomer gets 503
  * and is closed at once. When the process is out of descriptors accept()
  * fails with EMFILE while the connection stays queued, so poll() would
@@ -846,8 +856,9 @@ static void accept_all(void)
                     fprintf(stderr, "wshub: accept: %s; pausing %d ms at a time\n",
                             strerror(errno), ACCEPT_BACKOFF_MS);
                 loop.accept_failing = true;
-                loop.pfds[0].events = 0;
-                loop.accept_resume = now_ms() + ACCEPT_BACKOFF_MS;
+                loop.ps.pfds[0].events = 0;
+                timers_set(&loop.timers, &loop.accept_timer,
+                           loop.now + ACCEPT_BACKOFF_MS);
             }
             return; /* EAGAIN: no one else is waiting */
         }
@@ -855,7 +866,7 @@ static void accept_all(void)
             fprintf(stderr, "wshub: accept: working again\n");
             loop.accept_failing = false;
         }
-        if (loop.npfds - 1 >= srv.opt.max_conns) {
+        if (pollset_full(&loop.ps)) {
             char peer[64];
             format_peer(&sa, peer, sizeof peer);
 #define BUSY_BODY "503 Service Unavailable: server is at --max-conns\n"
@@ -883,13 +894,11 @@ static void accept_all(void)
         c->file_fd = -1;
         c->state = CONN_HTTP;
         c->keep_alive = true;
-        c->deadline = now_ms() + srv.opt.request_timeout;
-        c->slot = loop.npfds++;
-        loop.conns[c->slot] = c;
-        loop.pfds[c->slot].fd = fd;
-        loop.pfds[c->slot].events = POLLIN;
-        loop.pfds[c->slot].revents = 0;
-        make_hot(c); /* a request is on its way */
+        c->deadline = loop.now + srv.opt.request_timeout;
+        c->last_input = c->last_io = loop.now;
+        c->timer.fire = conn_fire;
+        pollset_add(&loop.ps, c, fd); /* hot: a request is on its way */
+        conn_arm(c);
         conn_log(c, "open");
     }
 }
@@ -935,17 +944,13 @@ static void conn_timeout(struct conn *c, int64_t now)
     }
 }
 
-/* Give back the buffers of a connection that has had no traffic for
- * IDLE_TICKS ticks (a second), so an idle connection costs its struct and
- * nothing more, while a busy one keeps its buffers and the hot path does
- * not allocate per message. */
+/* Give back the empty buffers of a connection that has had no traffic
+ * for IDLE_FREE_MS, so an idle connection costs its struct and nothing
+ * more, while a busy one keeps its buffers and the hot path does not
+ * allocate per message. Returns the bytes freed. */
 static size_t release_idle_buffers(struct conn *c)
 {
     size_t freed = 0;
-    if (c->ticks_since_io < IDLE_TICKS) {
-        c->ticks_since_io++;
-        return 0;
-    }
     struct buf *bufs[] = {&c->in, &c->out, &c->msg};
     for (int k = 0; k < 3; k++) {
         if (bufs[k]->len == 0 && bufs[k]->data) {
@@ -956,48 +961,57 @@ static size_t release_idle_buffers(struct conn *c)
     return freed;
 }
 
-/* Check every deadline and release idle buffers. Runs once per TICK_MS,
- * not once per wake-up. */
-static void check_timers(int64_t now)
+/* c's timer is due (conn_arm chose the earliest of three things): its
+ * deadline may have passed, it may have been quiet long enough to go
+ * cold, or idle long enough to give its buffers back. Whatever is not
+ * due yet is armed again by conn_update. */
+static void conn_fire(struct timer *t, int64_t now)
 {
-    size_t freed = 0;
+    struct conn *c = (struct conn *)((char *)t - offsetof(struct conn, timer));
+    if (c->state == CONN_DEAD)
+        return;
+    if (c->deadline != 0 && now >= c->deadline)
+        conn_timeout(c, now);
+    if (c->state == CONN_DEAD)
+        return;
+    bool quiet = now - c->last_input >= COLD_AFTER_MS && c->out.len == 0 &&
+                 c->file_fd < 0 && !c->paused && !c->later;
+    if (quiet)
+        pollset_cool(&loop.ps, c);
+    if (now - c->last_io >= IDLE_FREE_MS)
+        loop.freed += release_idle_buffers(c);
+    conn_later(c);
+}
+
+/* Run every timer that is due: connections', Engine.IO sessions' (both
+ * in loop.timers) and the hub's. Costs one step per timer that fires. */
+static void run_timers(int64_t now)
+{
+    struct timer *t;
+    while ((t = timers_pop(&loop.timers, now)) != NULL)
+        t->fire(t, now);
     hub_tick(srv.hub, now);
-    engine_tick(now);
-    for (size_t i = 1; i < loop.npfds; i++) {
-        struct conn *c = loop.conns[i];
-        if (c->state == CONN_DEAD)
-            continue;
-        freed += release_idle_buffers(c);
-        if (c->ticks_since_input < UINT8_MAX)
-            c->ticks_since_input++;
-        if (c->deadline != 0 && now >= c->deadline) {
-            conn_timeout(c, now);
-            conn_later(c);
-        }
-        /* Silent for COLD_TICKS with nothing to send: cold. The swap
-         * brings a connection we have not looked at yet into slot i, so
-         * look at slot i again. */
-        bool quiet = c->ticks_since_input >= COLD_TICKS && c->out.len == 0 &&
-                     c->file_fd < 0 && !c->paused && !c->pending;
-        if (is_hot(c) && quiet && c->state != CONN_DEAD) {
-            bool moved_other = c->slot != loop.nhot - 1;
-            make_cold(c);
-            if (moved_other)
-                i--;
-        }
-    }
 #ifdef __GLIBC__
     /* free() keeps memory in the process; after a burst of connections
      * the freed buffers sit between live structs, where the heap cannot
      * shrink. glibc can still hand whole free pages back to the kernel. */
-    if (freed >= TRIM_AFTER)
+    if (loop.freed >= TRIM_AFTER) {
         malloc_trim(0);
-#endif
-    if (loop.accept_resume != 0 && now >= loop.accept_resume &&
-        loop.stop_deadline == 0) {
-        loop.accept_resume = 0;
-        loop.pfds[0].events = POLLIN;
+        loop.freed = 0;
     }
+#endif
+}
+
+/* The loop's timers, for engine.c: set t to fire at `when` (ms), or
+ * cancel it. */
+void loop_timer_set(struct timer *t, int64_t when)
+{
+    timers_set(&loop.timers, t, when);
+}
+
+void loop_timer_cancel(struct timer *t)
+{
+    timers_cancel(&loop.timers, t);
 }
 
 /* ========================================================================
@@ -1048,11 +1062,11 @@ static void begin_shutdown(int64_t now)
 {
     fprintf(stderr, "wshub: shutting down\n");
     loop.stop_deadline = now + SHUTDOWN_FLUSH_MS;
-    loop.pfds[0].events = 0;
+    loop.ps.pfds[0].events = 0;
     engine_shutdown(); /* sockets hear "server shutting down" */
     engine_end_of_turn(); /* held GETs get their answer now */
-    for (size_t i = 1; i < loop.npfds; i++) {
-        struct conn *c = loop.conns[i];
+    for (size_t i = 1; i < loop.ps.n; i++) {
+        struct conn *c = loop.ps.owners[i];
         if (c->state == CONN_WS_OPEN) {
             conn_ws_start_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
             conn_update(c);
@@ -1066,89 +1080,139 @@ static void begin_shutdown(int64_t now)
 /* True once no connection has output left to send. */
 static bool all_flushed(void)
 {
-    for (size_t i = 1; i < loop.npfds; i++) {
-        if (loop.conns[i]->out.len > 0)
+    for (size_t i = 1; i < loop.ps.n; i++) {
+        if (loop.ps.owners[i]->out.len > 0)
             return false;
     }
     return true;
 }
 
+/* Under load: poll the next slice of the cold part without waiting. The
+ * slice grows with the time since the last one, so that every cold entry
+ * is polled once per COLD_PERIOD_US however fast the loop turns; below
+ * COLD_SLICE_MIN entries it waits for a later turn, since a system call
+ * for a handful is not worth it. Sets *lo and *hi to the slots polled
+ * (none: lo == hi) and returns what poll() did. */
+static int poll_cold_slice(size_t *lo, size_t *hi)
+{
+    size_t ncold = loop.ps.n - loop.ps.nhot;
+    int64_t t = now_us();
+    *lo = *hi = 0;
+    loop.cold_credit += (double)ncold * (double)(t - loop.cold_last_us) / COLD_PERIOD_US;
+    loop.cold_last_us = t;
+    if (loop.cold_credit > (double)ncold)
+        loop.cold_credit = (double)ncold;
+    size_t want = (size_t)loop.cold_credit;
+    if (ncold == 0 || (want < COLD_SLICE_MIN && want < ncold))
+        return 0;
+    if (loop.cold_pos >= ncold)
+        loop.cold_pos = 0;
+    size_t len = want < ncold - loop.cold_pos ? want : ncold - loop.cold_pos;
+    *lo = loop.ps.nhot + loop.cold_pos;
+    *hi = *lo + len;
+    loop.cold_pos += len;
+    loop.cold_credit -= (double)len;
+    return poll(loop.ps.pfds + *lo, len, 0);
+}
+
+/* Handle the events poll() found in slots [lo, hi), top down. No slot
+ * moves during this walk: connections are only marked dead, and cold
+ * ones that woke up are made hot at the end of the turn. */
+static void handle_events(size_t lo, size_t hi)
+{
+    for (size_t i = hi; i-- > lo && i >= 1;) {
+        struct pollfd *p = &loop.ps.pfds[i];
+        struct conn *c = loop.ps.owners[i];
+        if (p->revents == 0 || c->state == CONN_DEAD)
+            continue;
+        if (p->revents & (POLLIN | POLLHUP | POLLERR))
+            conn_read(c);
+        if (c->state != CONN_DEAD)
+            conn_update(c);
+        if (!pollset_is_hot(&loop.ps, c))
+            conn_later(c);
+    }
+}
+
+/* The loop. Each turn: poll, for no longer than until the earliest
+ * deadline; handle what is ready; run the timers that are due; then
+ * write, once, to every connection that has output. */
 static void run(void)
 {
     int64_t last_busy = 0; /* us: when a turn last found work */
-    loop.next_tick = now_ms() + TICK_MS;
+    loop.cold_last_us = now_us();
     for (;;) {
-        int64_t now = now_ms();
+        loop.now = now_ms();
         if (stop_signal && loop.stop_deadline == 0)
-            begin_shutdown(now);
-        if (loop.stop_deadline != 0 && (all_flushed() || now >= loop.stop_deadline))
+            begin_shutdown(loop.now);
+        if (loop.stop_deadline != 0 &&
+            (all_flushed() || loop.now >= loop.stop_deadline))
             return;
 
-        int timeout = (int)(loop.next_tick - now);
-        if (timeout < 0)
-            timeout = 0;
-        /* Poll the hot part only, unless nothing is hot or the cold
-         * part is due (see "The poll set: hot and cold"). */
-        bool full = loop.nhot <= 1 || now >= loop.full_poll_due;
-        size_t npoll = full ? loop.npfds : loop.nhot;
-        if (full)
-            loop.full_poll_due = now + FULL_POLL_MS +
-                                (int64_t)((loop.npfds - loop.nhot) / FULL_POLL_PER_MS);
-        else if (timeout > loop.full_poll_due - now)
-            timeout = (int)(loop.full_poll_due - now);
+        /* Sleep no longer than until the earliest deadline. */
+        int64_t next = timers_next(&loop.timers);
+        int64_t hub_next = hub_next_timer(srv.hub);
+        if (hub_next < next)
+            next = hub_next;
+        if (loop.stop_deadline != 0 && loop.stop_deadline < next)
+            next = loop.stop_deadline;
+        int timeout = next == INT64_MAX ? -1
+                      : next <= loop.now ? 0
+                      : next - loop.now > INT_MAX ? INT_MAX : (int)(next - loop.now);
         /* Going to sleep in poll() and being woken costs tens of
          * microseconds (more in a virtual machine). Right after a turn
          * that had work, the next message is likely close behind, so we
          * look again without sleeping for SPIN_US first, as long as
-         * looking is cheap (a small hot set). An idle server sleeps as
-         * before; a busy one never gets here. */
-        if (npoll <= SPIN_MAX_FDS && now_us() - last_busy < SPIN_US)
-            timeout = 0;
-        int ready = poll(loop.pfds, npoll, timeout);
-        if (ready > 0)
-            last_busy = now_us();
+         * looking is cheap (a small hot set). */
+        bool spin = loop.ps.nhot <= SPIN_MAX_FDS && now_us() - last_busy < SPIN_US;
+
+        /* The hot part first, without waiting. If it has nothing for us,
+         * sleep on everything: then a quiet client's message wakes us at
+         * once. If it is busy, look at a slice of the cold part too (see
+         * "The poll set: hot and cold"). */
+        size_t hot = loop.ps.nhot;  /* the walk's part of the array */
+        size_t lo = 0, hi = 0;      /* a cold slice polled, if lo < hi */
+        int ready = poll(loop.ps.pfds, hot, 0);
+        if (ready == 0 && !spin && timeout != 0) {
+            hot = loop.ps.n;
+            ready = poll(loop.ps.pfds, hot, timeout);
+            loop.cold_credit = 0; /* every cold entry was just looked at */
+            loop.cold_last_us = now_us();
+        } else if (ready >= 0) {
+            int cold = poll_cold_slice(&lo, &hi);
+            if (cold > 0)
+                ready += cold;
+        }
         if (ready < 0 && errno != EINTR) {
             perror("wshub: poll");
             return;
         }
-        now = now_ms();
-
-        /* No slot moves during this walk: connections are only marked
-         * dead, and cold ones that woke up are made hot at the end. */
-        for (size_t i = npoll - 1; ready > 0 && i >= 1; i--) {
-            struct pollfd *p = &loop.pfds[i];
-            struct conn *c = loop.conns[i];
-            if (p->revents == 0 || c->state == CONN_DEAD)
-                continue;
-            if (p->revents & (POLLIN | POLLHUP | POLLERR))
-                conn_read(c);
-            if (c->state != CONN_DEAD)
-                conn_update(c);
-            if (!is_hot(c))
-                conn_later(c);
+        if (ready > 0)
+            last_busy = now_us();
+        loop.now = now_ms();
+        if (ready > 0) {
+            handle_events(lo, hi); /* the cold slice, above the hot part */
+            handle_events(1, hot);
+            if (loop.ps.pfds[0].revents & POLLIN)
+                accept_all();
         }
-        if (loop.pfds[0].revents & POLLIN)
-            accept_all();
-        if (now >= loop.next_tick) {
-            check_timers(now);
-            loop.next_tick = now + TICK_MS;
-        }
+        run_timers(loop.now);
         /* Freeing a dead connection may make the hub write to others
          * (a "disconnect" handler tells the room), so repeat until
          * nothing is left to answer, write or free. */
         do {
             engine_end_of_turn();
-            update_pending();
+            update_later();
             reap_dead();
-        } while (loop.pending || engine_pending());
+        } while (loop.later || engine_pending());
     }
 }
 
 /* Close and free everything, so a leak checker reports real leaks only. */
 static void cleanup(void)
 {
-    for (size_t i = 1; i < loop.npfds; i++)
-        conn_kill(loop.conns[i], loop.stop_deadline ? "server shut down" : NULL);
+    for (size_t i = 1; i < loop.ps.n; i++)
+        conn_kill(loop.ps.owners[i], loop.stop_deadline ? "server shut down" : NULL);
     reap_dead();
     engine_free();
     hub_free(srv.hub);
@@ -1160,8 +1224,8 @@ static void cleanup(void)
     }
     if (loop.listen_fd >= 0)
         close(loop.listen_fd);
-    free(loop.pfds);
-    free(loop.conns);
+    pollset_free(&loop.ps);
+    timers_free(&loop.timers);
 }
 
 /* ========================================================================
@@ -1351,16 +1415,11 @@ int main(int argc, char **argv)
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (loop.listen_fd < 0)
         return 1;
-    loop.pfds = calloc(srv.opt.max_conns + 1, sizeof *loop.pfds);
-    loop.conns = calloc(srv.opt.max_conns + 1, sizeof *loop.conns);
-    if (!loop.pfds || !loop.conns) {
+    if (pollset_init(&loop.ps, srv.opt.max_conns, loop.listen_fd) != 0) {
         fprintf(stderr, "wshub: out of memory\n");
         return 1;
     }
-    loop.pfds[0].fd = loop.listen_fd;
-    loop.pfds[0].events = POLLIN;
-    loop.npfds = 1;
-    loop.nhot = 1; /* the listener is always polled */
+    loop.accept_timer.fire = accept_fire;
 
     struct sockaddr_storage sa_bound;
     socklen_t salen = sizeof sa_bound;
