@@ -4,6 +4,8 @@
  * CHECK(cond) records a pass or prints the failing line; CHECK_EQ_INT and
  * CHECK_EQ_STR show both values. check_summary() prints the closing line
  * "N passed, N failed" and returns the exit status for main().
+ * A table-driven test calls check_row() with each row's name, so that a
+ * failure names the row as well as the test.
  */
 #ifndef CHECK_H
 #define CHECK_H
@@ -13,10 +15,24 @@
 #include <string.h>
 
 static int check_passed, check_failed;
-static const char *check_case = "";
+static const char *check_test = ""; /* the TEST that RUN is running */
+static const char *check_case = ""; /* what a failure names: test or test/row */
 
 #define TEST(name) static void name(void)
-#define RUN(name) (check_case = #name, name())
+#define RUN(name) (check_test = check_case = #name, name())
+
+/* From here on, failures read "FAIL test/row (...)"; check_row(NULL)
+ * goes back to the test's own name. */
+static inline void check_row(const char *row)
+{
+    static char name[256];
+    if (!row) {
+        check_case = check_test;
+        return;
+    }
+    snprintf(name, sizeof name, "%s/%s", check_test, row);
+    check_case = name;
+}
 
 #define CHECK(cond)                                                        \
     do {                                                                   \
