@@ -799,8 +799,14 @@ static void update_later(void)
         c->later = false;
         if (c->state == CONN_DEAD)
             continue;
-        if (c->out.len > 0 || c->last_input == loop.now)
+        if (!pollset_is_hot(&loop.ps, c) &&
+            (c->out.len > 0 || c->last_input == loop.now)) {
             pollset_heat(&loop.ps, c);
+            if (srv.opt.trace) {
+                printf("%s    poll set: hot\n", conn_peer_name(c));
+                fflush(stdout);
+            }
+        }
         conn_update(c);
     }
 }
@@ -976,8 +982,14 @@ static void conn_fire(struct timer *t, int64_t now)
         return;
     bool quiet = now - c->last_input >= COLD_AFTER_MS && c->out.len == 0 &&
                  c->file_fd < 0 && !c->paused && !c->later;
-    if (quiet)
+    if (quiet && pollset_is_hot(&loop.ps, c)) {
         pollset_cool(&loop.ps, c);
+        if (srv.opt.trace) {
+            printf("%s    poll set: cold (no input for %d ms)\n",
+                   conn_peer_name(c), COLD_AFTER_MS);
+            fflush(stdout);
+        }
+    }
     if (now - c->last_io >= IDLE_FREE_MS)
         loop.freed += release_idle_buffers(c);
     conn_later(c);
