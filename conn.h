@@ -2,9 +2,10 @@
  * SPDX-License-Identifier: MIT
  *
  * server.c owns every socket: it accepts, reads, writes, polls and closes.
- * Two files decide what to say on a connection, and this header is all
+ * Three files decide what to say on a connection, and this header is all
  * they see of the loop:
  *   web.c    -- HTTP: routing, static files, errors, CORS, the upgrade;
+ *   wsconn.c -- WebSocket frames on an upgraded connection;
  *   engine.c -- Engine.IO: sessions over WebSocket or long-polling.
  * They never call read(), write() or poll(). They queue bytes with
  * conn_send() and friends, and the loop writes them at the end of the turn.
@@ -55,6 +56,10 @@ struct options {
     int connect_timeout;   /* ms for a Socket.IO session to CONNECT */
     const char *app;       /* "chat" or "echo": the hub's application */
 };
+
+int options_parse(int argc, char **argv, struct options *opt); /* options.c:
+                            * 0 to run, 1 after --help or --version, -1 on
+                            * a bad flag (said on stderr) */
 
 /* ---- buffers ----------------------------------------------------------- */
 
@@ -157,7 +162,10 @@ int conn_ws_send_prefixed(struct conn *c, int opcode, int first,
                           const uint8_t *p, size_t n);
 void conn_ws_start_close(struct conn *c, uint16_t code, const char *reason);
 void conn_ws_open(struct conn *c);
+size_t conn_ws_input(struct conn *c, uint8_t *data, size_t len);
 void trace_bytes(const uint8_t *p, size_t n);
+
+/* ---- wsconn.c: the functions conn_ws_* above, and conn_ws_input ---------- */
 
 /* ---- web.c ------------------------------------------------------------------ */
 

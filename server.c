@@ -5,6 +5,7 @@
  * it accepts TCP connections, reads bytes into buffers, hands them to the
  * file that understands them, and writes back what that file queued:
  *   web.c    answers HTTP requests (files, errors, CORS, the upgrade);
+ *   wsconn.c speaks WebSocket frames once a connection is upgraded;
  *   engine.c carries Engine.IO sessions, over WebSocket or long-polling,
  *            between the network and the event hub (hub.c);
  *   ws.c and http.c are the pure parsers underneath.
@@ -53,7 +54,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
@@ -99,22 +99,6 @@
  * Options
  * ======================================================================== */
 
-static const struct options default_options = {
-    .host = "127.0.0.1",
-    .port = 8080,
-    .root = "www",
-    .trace = false,
-    .max_message = 1000000,
-    .max_conns = 10000,
-    .max_buffered = 4 << 20,
-    .origins = NULL,
-    .ping_interval = 25000,
-    .ping_timeout = 20000,
-    .request_timeout = 10000,
-    .close_timeout = 5000,
-    .connect_timeout = 45000,
-    .app = "chat",
-};
 
 /* ========================================================================
  * Buffers
@@ -371,27 +355,8 @@ void trace_bytes(const uint8_t *p, size_t n)
         printf("...");
 }
 
-/* One line per frame: direction, FIN, RSV, opcode, MASK and key, length,
- * payload preview. dir is "<-" for client-to-server, "->" for ours. */
-static void trace_frame(const struct conn *c, const char *dir,
-                        const struct ws_header *h, const uint8_t *payload,
-                        size_t shown)
-{
-    printf("%s %s frame FIN=%d RSV=%d %s MASK=%d", conn_peer_name(c), dir, h->fin,
-           h->rsv, ws_opcode_name(h->opcode), h->masked);
-    if (h->masked)
-        printf(" key=%02x%02x%02x%02x", h->mask[0], h->mask[1], h->mask[2],
-               h->mask[3]);
-    printf(" len=%llu ", (unsigned long long)h->len);
-    trace_bytes(payload, shown);
-    if (h->opcode == WS_OP_CLOSE && shown >= 2 && shown == h->len)
-        printf(" (code %u)", (unsigned)(payload[0] << 8 | payload[1]));
-    putchar('\n');
-    fflush(stdout);
-}
-
 /* ========================================================================
- * Output: responses and frames
+ * Output
  * ======================================================================== */
 
 /* Queue bytes for the socket. On out-of-memory the connection is killed
@@ -408,59 +373,6 @@ int conn_send(struct conn *c, const void *p, size_t n)
     return 0;
 }
 
-/* Queue one unmasked frame (§5.1: a server never masks) whose payload is
- * the byte `first` (unless it is -1) followed by p[0..n). Engine.IO puts
- * its packet type there, so a packet needs no copy to become a frame.
- * Returns 0, or -1 with the connection killed (out of memory). */
-int conn_ws_send_prefixed(struct conn *c, int opcode, int first,
-                          const uint8_t *p, size_t n)
-{
-    size_t plen = n + (first >= 0 ? 1 : 0);
-    uint8_t hdr[WS_MAX_HEADER];
-    size_t hn = ws_write_header(hdr, true, opcode, plen, NULL);
-    if (c->state == CONN_DEAD)
-        return -1;
-    if (buf_reserve(&c->out, hn + plen) != 0) {
-        c->status = WS_CLOSE_INTERNAL_ERROR;
-        conn_kill(c, "out of memory");
-        return -1;
-    }
-    buf_append(&c->out, hdr, hn);
-    if (first >= 0) {
-        uint8_t b = (uint8_t)first;
-        buf_append(&c->out, &b, 1);
-    }
-    buf_append(&c->out, p, n);
-    if (srv.opt.trace) {
-        struct ws_header h;
-        ws_parse_header(hdr, hn, &h);
-        trace_frame(c, "->", &h, c->out.data + c->out.off + c->out.len - plen, plen);
-    }
-    return 0;
-}
-
-/* Queue one frame with payload p[0..n). Returns 0, or -1 as above. */
-int conn_ws_send_frame(struct conn *c, int opcode, const uint8_t *p, size_t n)
-{
-    return conn_ws_send_prefixed(c, opcode, -1, p, n);
-}
-
-/* Queue a Close frame with code and a short reason, and record the code
- * for the log. The reason must be UTF-8 and at most 123 bytes (§5.5.1). */
-static void conn_ws_send_close(struct conn *c, uint16_t code, const char *reason)
-{
-    uint8_t p[WS_MAX_CONTROL_PAYLOAD];
-    size_t n = strlen(reason);
-    if (n > WS_MAX_CONTROL_PAYLOAD - 2)
-        n = WS_MAX_CONTROL_PAYLOAD - 2;
-    p[0] = (uint8_t)(code >> 8);
-    p[1] = (uint8_t)code;
-    memcpy(p + 2, reason, n);
-    c->status = code;
-    c->why = reason;
-    conn_ws_send_frame(c, WS_OP_CLOSE, p, n + 2);
-}
-
 /* Stop taking requests or frames; flush, shut down, then close. */
 void conn_drain(struct conn *c)
 {
@@ -471,146 +383,6 @@ void conn_drain(struct conn *c)
     c->body_left = 0;
     buf_consume(&c->in, c->in.len);
     buf_consume(&c->msg, c->msg.len);
-}
-
-/* The upgrade's 101 is queued: c now speaks WebSocket, with our pings
- * every --ping-interval unless its Engine.IO session runs its own. */
-void conn_ws_open(struct conn *c)
-{
-    c->state = CONN_WS_OPEN;
-    c->status = 0;
-    c->why = "open";
-    memset(&c->rx, 0, sizeof c->rx);
-    c->rx.max_message = srv.opt.max_message;
-    c->deadline = now_ms() + srv.opt.ping_interval;
-    c->ping_sent = false;
-}
-
-/* Start the closing handshake ourselves (§7.1.2): send Close, then wait
- * up to --close-timeout for the peer's Close before dropping TCP. */
-void conn_ws_start_close(struct conn *c, uint16_t code, const char *reason)
-{
-    if (c->state != CONN_WS_OPEN)
-        return;
-    conn_ws_send_close(c, code, reason);
-    if (c->state == CONN_DEAD)
-        return;
-    c->state = CONN_WS_CLOSING;
-    c->deadline = now_ms() + srv.opt.close_timeout;
-}
-
-/* ========================================================================
- * WebSocket: frames in, echo out
- * ======================================================================== */
-
-/* The peer broke the protocol: send the Close that says why, then go. */
-static void conn_ws_fail(struct conn *c, uint16_t code, const char *why)
-{
-    if (c->state == CONN_WS_OPEN)
-        conn_ws_send_close(c, code, why);
-    c->status = code;
-    c->why = why;
-    conn_drain(c);
-}
-
-/* A complete message arrived: an Engine.IO connection hands it to
- * engine.c; /echo sends it straight back. */
-static void on_message(struct conn *c, int opcode, uint8_t *p, size_t n)
-{
-    assert(c->state == CONN_WS_OPEN);
-    if (c->role == ROLE_WEBSOCKET || c->role == ROLE_PROBE)
-        engine_ws_message(c, opcode, p, n);
-    else
-        conn_ws_send_frame(c, opcode, p, n);
-}
-
-/* Ping, pong or close (§5.5). */
-static void on_control(struct conn *c, const struct ws_rx_event *ev)
-{
-    assert(c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING);
-    if (ev->opcode == WS_OP_PING) {
-        /* §5.5.2: answer with a Pong carrying the same payload, unless we
-         * are already closing (§5.5.1: nothing may follow our Close). */
-        if (c->state == CONN_WS_OPEN)
-            conn_ws_send_frame(c, WS_OP_PONG, ev->data, ev->len);
-        return;
-    }
-    if (ev->opcode == WS_OP_PONG) {
-        /* §5.5.3: a Pong may be unsolicited; either way it shows life. */
-        c->ping_sent = false;
-        if (c->state == CONN_WS_OPEN && c->role == ROLE_NONE)
-            c->deadline = now_ms() + srv.opt.ping_interval;
-        return;
-    }
-    uint16_t code;
-    const uint8_t *reason;
-    size_t rlen;
-    int bad = ws_parse_close(ev->data, ev->len, &code, &reason, &rlen);
-    if (bad) {
-        conn_ws_fail(c, (uint16_t)bad, bad == WS_CLOSE_INVALID_DATA
-                                      ? "close reason is not UTF-8"
-                                      : "invalid close frame or code");
-        return;
-    }
-    if (c->state == CONN_WS_OPEN) {
-        /* §5.5.1: answer a Close with a Close, echoing its code; a Close
-         * with no code is answered with 1000. */
-        uint16_t reply = code == WS_CLOSE_NO_STATUS ? WS_CLOSE_NORMAL : code;
-        conn_ws_send_close(c, reply, "");
-        c->why = "peer closed";
-    } else {
-        c->status = code;
-        c->why = "closing handshake complete";
-    }
-    conn_drain(c);
-}
-
-/* Decode every frame in data. Returns bytes used; stops early when the
- * connection is no longer open or has too much output queued (the rest
- * waits, so a client that does not read cannot make us buffer forever). */
-static size_t conn_ws_input(struct conn *c, uint8_t *data, size_t len)
-{
-    size_t used = 0;
-    while ((c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING) &&
-           c->out.len < srv.high_water) {
-        struct ws_rx_event ev;
-        size_t n;
-        enum ws_rx_kind k = ws_rx_next(&c->rx, data + used, len - used, &n, &ev);
-        used += n;
-        if (srv.opt.trace && k != WS_RX_NEED_MORE && k != WS_RX_ERROR &&
-            ev.frame_start)
-            trace_frame(c, "<-", &ev.frame, ev.data, ev.len);
-        if (k == WS_RX_NEED_MORE)
-            break;
-        if (k == WS_RX_ERROR) {
-            if (srv.opt.trace)
-                printf("%s <- protocol error: %s -> close %u\n", conn_peer_name(c),
-                       ev.why, ev.close_code);
-            conn_ws_fail(c, ev.close_code, ev.why);
-            return len;
-        }
-        if (k == WS_RX_CONTROL) {
-            on_control(c, &ev);
-            continue;
-        }
-        if (c->state != CONN_WS_OPEN)
-            continue; /* §7.1.2: after our Close, data is discarded */
-        /* A whole unfragmented message needs no copy; pieces are
-         * gathered in c->msg, which --max-message bounds. */
-        if (ev.msg_end && c->msg.len == 0) {
-            on_message(c, ev.opcode, ev.data, ev.len);
-            continue;
-        }
-        if (buf_append(&c->msg, ev.data, ev.len) != 0) {
-            conn_ws_fail(c, WS_CLOSE_INTERNAL_ERROR, "out of memory");
-            return len;
-        }
-        if (ev.msg_end) {
-            on_message(c, ev.opcode, c->msg.data + c->msg.off, c->msg.len);
-            buf_consume(&c->msg, c->msg.len);
-        }
-    }
-    return used;
 }
 
 /* ========================================================================
@@ -1240,150 +1012,9 @@ static void cleanup(void)
     timers_free(&loop.timers);
 }
 
-/* ========================================================================
- * Command line
- * ======================================================================== */
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-        "usage: wshub [options]\n"
-        "A WebSocket server (RFC 6455) and Socket.IO v5 event hub: it serves\n"
-        "files, echoes on /echo, and runs an application on /socket.io/.\n"
-        "\n"
-        "  --host ADDR           address to listen on (127.0.0.1)\n"
-        "  --port N              TCP port, 0 picks a free one (8080)\n"
-        "  --root DIR            folder of static files (www)\n"
-        "  --trace               print handshakes and frames, decoded\n"
-        "  --max-message BYTES   largest message; bigger closes 1009 (1000000)\n"
-        "  --max-conns N         concurrent connections; more get 503 (10000)\n"
-        "  --max-buffered BYTES  output others may queue to one client; past\n"
-        "                        it the client is closed with 1008 (4194304)\n"
-        "  --origin LIST         extra allowed Origins, comma-separated, or '*'\n"
-        "                        (default: only the server's own Host)\n"
-        "  --ping-interval MS    ping an open WebSocket (or Socket.IO session)\n"
-        "                        this often (25000)\n"
-        "  --ping-timeout MS     close if the pong takes longer (20000)\n"
-        "  --request-timeout MS  time to send a whole request or handshake;\n"
-        "                        after it: 408 and close (10000)\n"
-        "  --close-timeout MS    wait this long for the reply to our Close (5000)\n"
-        "  --app NAME            the Socket.IO application: chat or echo (chat)\n"
-        "  --connect-timeout MS  close a Socket.IO session that has not joined\n"
-        "                        a namespace in this time (45000)\n"
-        "  --help, --version\n");
-}
-
-/* Parse a whole decimal number in [lo, hi]. Returns 0, or -1 with a
- * message on stderr. */
-static int parse_num(const char *flag, const char *s, long long lo,
-                     long long hi, long long *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
-        fprintf(stderr, "wshub: %s wants a number from %lld to %lld, not '%s'\n",
-                flag, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Fill opt from argv. Returns 0 to run, 1 if --help/--version was
- * answered, -1 on a bad flag. */
-static int parse_args(int argc, char **argv, struct options *opt)
-{
-    enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS, O_MAXBUF,
-           O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
-           O_HELP, O_VERSION };
-    static const struct option longopts[] = {
-        {"host", required_argument, NULL, O_HOST},
-        {"port", required_argument, NULL, O_PORT},
-        {"root", required_argument, NULL, O_ROOT},
-        {"trace", no_argument, NULL, O_TRACE},
-        {"max-message", required_argument, NULL, O_MAXMSG},
-        {"max-conns", required_argument, NULL, O_MAXCONNS},
-        {"max-buffered", required_argument, NULL, O_MAXBUF},
-        {"origin", required_argument, NULL, O_ORIGIN},
-        {"ping-interval", required_argument, NULL, O_PINGI},
-        {"ping-timeout", required_argument, NULL, O_PINGT},
-        {"request-timeout", required_argument, NULL, O_REQT},
-        {"close-timeout", required_argument, NULL, O_CLOSET},
-        {"app", required_argument, NULL, O_APP},
-        {"connect-timeout", required_argument, NULL, O_CONNT},
-        {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},
-        {NULL, 0, NULL, 0},
-    };
-    *opt = default_options;
-    int ch;
-    long long v;
-    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        switch (ch) {
-        case O_HOST: opt->host = optarg; break;
-        case O_ROOT: opt->root = optarg; break;
-        case O_TRACE: opt->trace = true; break;
-        case O_ORIGIN: opt->origins = optarg; break;
-        case O_PORT:
-            if (parse_num("--port", optarg, 0, 65535, &v)) return -1;
-            opt->port = (int)v;
-            break;
-        case O_MAXMSG:
-            if (parse_num("--max-message", optarg, 0, 1LL << 40, &v)) return -1;
-            opt->max_message = (size_t)v;
-            break;
-        case O_MAXCONNS:
-            if (parse_num("--max-conns", optarg, 1, 1000000, &v)) return -1;
-            opt->max_conns = (size_t)v;
-            break;
-        case O_MAXBUF:
-            if (parse_num("--max-buffered", optarg, 1024, 1LL << 40, &v)) return -1;
-            opt->max_buffered = (size_t)v;
-            break;
-        case O_PINGI:
-            if (parse_num("--ping-interval", optarg, 1, INT_MAX / 2, &v)) return -1;
-            opt->ping_interval = (int)v;
-            break;
-        case O_PINGT:
-            if (parse_num("--ping-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
-            opt->ping_timeout = (int)v;
-            break;
-        case O_REQT:
-            if (parse_num("--request-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
-            opt->request_timeout = (int)v;
-            break;
-        case O_CLOSET:
-            if (parse_num("--close-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
-            opt->close_timeout = (int)v;
-            break;
-        case O_APP:
-            if (strcmp(optarg, "chat") != 0 && strcmp(optarg, "echo") != 0) {
-                fprintf(stderr, "wshub: --app is chat or echo, not '%s'\n", optarg);
-                return -1;
-            }
-            opt->app = optarg;
-            break;
-        case O_CONNT:
-            if (parse_num("--connect-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
-            opt->connect_timeout = (int)v;
-            break;
-        case O_HELP: usage(stdout); return 1;
-        case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
-        default: usage(stderr); return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
-        usage(stderr);
-        return -1;
-    }
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
-    int r = parse_args(argc, argv, &srv.opt);
+    int r = options_parse(argc, argv, &srv.opt);
     if (r != 0)
         return r > 0 ? 0 : 2;
     if (!realpath(srv.opt.root, srv.root)) {

@@ -495,6 +495,13 @@ size_t web_input(struct conn *c, uint8_t *data, size_t len)
                 return len;
             }
             /* Keep head and body together until the body is all here. */
+            if (srv.opt.trace) {
+                printf("%s <- %.*s %.*s: %llu body bytes still to come\n",
+                       conn_peer_name(c), (int)req.method_len, req.method,
+                       (int)req.target_len, req.target,
+                       (unsigned long long)(body - have));
+                fflush(stdout);
+            }
             if (buf_append(&c->msg, data + used, len - used) != 0) {
                 conn_kill(c, "out of memory");
                 return len;

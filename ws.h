@@ -5,10 +5,18 @@
  * writes a socket and nothing allocates, so every function can be tested on
  * a buffer and a student can follow one frame from bytes to meaning.
  *
- * Error convention, for the whole file: parsers return the number of bytes
- * they used (> 0), WS_NEED_MORE (0) when the buffer ends too early to say,
- * or WS_ERROR (-1) with the RFC 6455 §7.4 close code stored where the
- * function's comment says. Helpers that only check return 0 or -1.
+ * Return conventions, by family (each function's comment says which):
+ *   frame parsers (ws_parse_header, ws_parse_frame): the bytes they used
+ *     (> 0), WS_NEED_MORE (0) when the buffer ends too early to say, or
+ *     WS_ERROR (-1) with the §7.4 close code in the header's close_code;
+ *   the receive machine (ws_rx_next): an enum ws_rx_kind, with *used
+ *     bytes consumed and, for WS_RX_ERROR, the close code in the event;
+ *   close frames (ws_parse_close): 0, or the §7.4 code to close with;
+ *   the opening handshake (ws_check_upgrade): an HTTP status, 101 when
+ *     the upgrade may go ahead;
+ *   checkers (ws_utf8_feed, ws_key_valid): 0, or -1 when invalid;
+ *   predicates (ws_utf8_complete, ws_close_code_valid): bool;
+ *   writers (ws_write_header, ws_accept_key): cannot fail.
  *
  * The base frame, RFC 6455 §5.2:
  *

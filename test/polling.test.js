@@ -41,6 +41,18 @@ async function handshake(port, q = Q) {
   return JSON.parse(res.body.slice(1)).sid;
 }
 
+// Send a GET for sid on a connection of its own, and resolve once the
+// server has read it (its --trace line), so that it is held before the
+// test goes on. The server must run with --trace.
+async function holdGet(server, sid, q = Q) {
+  const held = new RawClient(server.port);
+  await held.connected;
+  const from = server.stdout.lines.length;
+  held.write(`GET ${q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  await server.stdout.wait(new RegExp(`<- GET \\S*sid=${sid}`), 5000, from);
+  return held;
+}
+
 function json(res) {
   assert.strictEqual(res.headers['content-type'], 'application/json');
   return JSON.parse(res.body);
@@ -138,14 +150,10 @@ test('malformed payloads get 400 and end the session', async (t) => {
 });
 
 test('a GET while another is held: 400, the held one gets a close packet, the session ends', async (t) => {
-  const server = await startServer(ECHO);
+  const server = await startServer([...ECHO, '--trace']);
   t.after(() => server.stop());
   const sid = await handshake(server.port);
-  const held = new RawClient(server.port);
-  await held.connected;
-  held.write(`GET ${Q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  // A held GET is only held once the server has read it: a POST round
-  // trip on another connection proves it has (one loop, in order).
+  const held = await holdGet(server, sid);
   const second = await request(server.port, 'GET', `${Q}&sid=${sid}`);
   assert.deepStrictEqual([second.status, json(second)], [400, BAD_REQUEST]);
   const first = await held.response();
@@ -156,15 +164,14 @@ test('a GET while another is held: 400, the held one gets a close packet, the se
 });
 
 test('a POST while another is still sending its body: 400, and the session ends', async (t) => {
-  const server = await startServer(ECHO);
+  const server = await startServer([...ECHO, '--trace']);
   t.after(() => server.stop());
   const sid = await handshake(server.port);
   const slow = new RawClient(server.port);
   await slow.connected;
+  const from = server.stdout.lines.length;
   slow.write(`POST ${Q}&sid=${sid} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n4ab`);
-  // Wait until the server has taken the partial POST: a probe request on
-  // the slow connection's heels is answered only after it (one loop).
-  await request(server.port, 'GET', '/index.html');
+  await server.stdout.wait(/<- POST \S* 7 body bytes still to come/, 5000, from);
   const second = await request(server.port, 'POST', `${Q}&sid=${sid}`, { body: '4x' });
   assert.deepStrictEqual([second.status, json(second)], [400, BAD_REQUEST]);
   slow.write('cdefghi');
@@ -263,13 +270,10 @@ test('the heartbeat runs through the poll: "2" out, "3" back', async (t) => {
 });
 
 test('a client close ends the held GET with a noop, and the session', async (t) => {
-  const server = await startServer(ECHO);
+  const server = await startServer([...ECHO, '--trace']);
   t.after(() => server.stop());
   const sid = await handshake(server.port);
-  const held = new RawClient(server.port);
-  await held.connected;
-  held.write(`GET ${Q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await request(server.port, 'GET', '/index.html'); // the GET is held by now
+  const held = await holdGet(server, sid);
   const post = await request(server.port, 'POST', `${Q}&sid=${sid}`, { body: '1' });
   assert.strictEqual(post.body, 'ok');
   const res = await held.response();
@@ -290,13 +294,11 @@ async function probe(port, sid) {
 }
 
 test('the upgrade: 2probe, 3probe, a noop for the held GET, 5, then frames', async (t) => {
-  const server = await startServer(ECHO);
+  const server = await startServer([...ECHO, '--trace']);
   t.after(() => server.stop());
   const q = '/engine.io/?EIO=4&transport=polling';
   const sid = await handshake(server.port, q);
-  const held = new RawClient(server.port);
-  await held.connected;
-  held.write(`GET ${q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
+  const held = await holdGet(server, sid, q);
   const ws = new RawClient(server.port);
   await ws.connected;
   ws.write(upgradeRequest(server.port, {}, `/engine.io/?EIO=4&transport=websocket&sid=${sid}`));
@@ -375,13 +377,10 @@ test('CORS follows --origin: allowed origins are named, others get 403', async (
 });
 
 test('a held GET that the client drops frees its place; the session carries on', async (t) => {
-  const server = await startServer(ECHO);
+  const server = await startServer([...ECHO, '--trace']);
   t.after(() => server.stop());
   const sid = await handshake(server.port);
-  const held = new RawClient(server.port);
-  await held.connected;
-  held.write(`GET ${Q}&sid=${sid} HTTP/1.1\r\nHost: x\r\n\r\n`);
-  await request(server.port, 'GET', '/index.html');
+  const held = await holdGet(server, sid);
   held.destroy();
   await server.stderr.wait(/close .*sid=.* peer closed/);
   await request(server.port, 'POST', `${Q}&sid=${sid}`, { body: '4x' });
