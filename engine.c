@@ -263,6 +263,8 @@ static void answer_get(struct eio_session *s, char last)
         conn_send(c, s->queue.len > 0 ? tail : tail + 1, s->queue.len > 0 ? 2 : 1);
     }
     if (srv.opt.trace) {
+        /* Decoding base64 in place spoils the queue, but it has been
+         * copied to c->out already and is emptied below. */
         printf("%s -> polling answer, %zu bytes\n", conn_peer_name(c), n);
         size_t pos = 0;
         struct eio_packet pkt;
@@ -305,8 +307,8 @@ void engine_refuse(struct conn *c, int status)
  * Session life
  * ======================================================================== */
 
-/* A new session on transport t: the open packet ("Handshake"), then the
- * hub's side. Returns the session, or NULL if out of memory. */
+/* A new session on transport t, in the table and on the loop's timers;
+ * session_start() then says hello. Returns it, or NULL if out of memory. */
 static struct eio_session *session_open(enum transport t, bool echo,
                                         const char *cors)
 {
@@ -423,6 +425,8 @@ static void session_fail(struct eio_session *s, const char *why)
 static void finish_upgrade(struct eio_session *s)
 {
     struct conn *c = s->probe;
+    if (s->get) /* "5" came before the noop went out: send it first */
+        answer_get(s, EIO_NOOP);
     s->probe = NULL;
     s->probed = false;
     s->transport = T_WEBSOCKET;
@@ -814,9 +818,9 @@ static void session_fire(struct timer *t, int64_t now)
     }
     if (s->pong_deadline == 0 && now >= s->ping_at) {
         session_send(s, EIO_PING, false, (const uint8_t *)"", 0);
-        /* From when the ping was due, so that a late wake-up of ours
-         * never gives the client more than --ping-timeout. */
-        s->pong_deadline = s->ping_at + srv.opt.ping_timeout;
+        /* From when the ping leaves, as the reference server counts: a
+         * late wake-up of ours must not eat into the client's time. */
+        s->pong_deadline = now + srv.opt.ping_timeout;
     }
     if (!s->closed && s->probe && now >= s->upgrade_deadline) {
         struct conn *c = s->probe;

@@ -899,12 +899,14 @@ static int poll_cold_slice(size_t *lo, size_t *hi)
     return poll(loop.ps.pfds + *lo, len, 0);
 }
 
-/* Handle the events poll() found in slots [lo, hi), top down. No slot
- * moves during this walk: connections are only marked dead, and cold
- * ones that woke up are made hot at the end of the turn. */
+/* Handle the events poll() found in slots [lo, hi), from the bottom up:
+ * connections accepted earlier sit lower, so two requests that arrive
+ * together on two connections are handled in the order they came. No
+ * slot moves during this walk: connections are only marked dead, and
+ * cold ones that woke up are made hot at the end of the turn. */
 static void handle_events(size_t lo, size_t hi)
 {
-    for (size_t i = hi; i-- > lo && i >= 1;) {
+    for (size_t i = lo > 1 ? lo : 1; i < hi; i++) {
         struct pollfd *p = &loop.ps.pfds[i];
         struct conn *c = loop.ps.owners[i];
         if (p->revents == 0 || c->state == CONN_DEAD)
@@ -975,8 +977,8 @@ static void run(void)
             last_busy = now_us();
         loop.now = now_ms();
         if (ready > 0) {
-            handle_events(lo, hi); /* the cold slice, above the hot part */
             handle_events(1, hot);
+            handle_events(lo, hi); /* the cold slice, above the hot part */
             if (loop.ps.pfds[0].revents & POLLIN)
                 accept_all();
         }

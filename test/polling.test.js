@@ -387,3 +387,18 @@ test('a held GET that the client drops frees its place; the session carries on',
   const get = await request(server.port, 'GET', `${Q}&sid=${sid}`);
   assert.deepStrictEqual([get.status, get.body], [200, '4x']);
 });
+
+test('2probe and 5 in one segment still end the held GET, and nothing is lost', async (t) => {
+  const server = await startServer([...ECHO, '--trace']);
+  t.after(() => server.stop());
+  const sid = await handshake(server.port);
+  const held = await holdGet(server, sid);
+  const ws = await probe(server.port, sid);
+  ws.write(Buffer.concat([frame(OP.TEXT, '2probe'), frame(OP.TEXT, '5'), frame(OP.TEXT, '4first')]));
+  assert.strictEqual((await ws.frame()).payload.toString(), '3probe');
+  const res = await held.response();
+  assert.deepStrictEqual([res.status, res.body], [200, '6']);
+  assert.strictEqual((await ws.frame()).payload.toString(), '4first');
+  held.destroy();
+  ws.destroy();
+});
