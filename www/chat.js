@@ -5,9 +5,14 @@
 // room-message, join, leave, nick, typing and rooms; we listen for
 // message, presence and typing. Everything shown is set with textContent,
 // never innerHTML, so no message can inject markup.
+//
+// The client starts on HTTP long-polling and upgrades to a WebSocket, as
+// the official one does; /?transports=polling (or websocket) picks the
+// transports instead, to compare them in the wire panel at the bottom.
 'use strict';
 
-const socket = io();
+const transports = new URLSearchParams(location.search).get('transports');
+const socket = io(transports ? { transports: transports.split(',') } : {});
 const $ = (id) => document.getElementById(id);
 const LOBBY = 'general';
 
@@ -288,11 +293,38 @@ $('send-form').addEventListener('submit', (e) => {
 $('text').addEventListener('input', startTyping);
 
 // ---- the wire panel: what a learner should look at ---------------------------
+//
+// Every Engine.IO packet, as sent (→) and received (←), with the
+// transport it travelled on. As with the official client, a connection
+// starts on HTTP long-polling and upgrades to a WebSocket once a probe
+// ("2probe", "3probe", then "5") has shown one works; in a browser
+// without WebSocket it stays on polling. The lines "transport: ..." and
+// "upgrade: ... -> ..." mark where that happens.
 
-socket.io.on('wire', (dir, data) => {
+function wireLine(cls, text, via) {
   const ol = $('wire-log');
-  const text = typeof data === 'string' ? data : `<binary, ${data.byteLength} bytes>`;
-  ol.append(el('li', dir, `${dir === 'out' ? '→' : '←'} ${text}`));
+  const li = el('li', cls, text);
+  if (via) li.append(el('span', 'via', via));
+  ol.append(li);
   while (ol.children.length > 300) ol.firstChild.remove();
   ol.scrollTop = ol.scrollHeight;
+}
+
+// What a binary packet looks like on the wire: a frame of its own on a
+// WebSocket; "b" and base64 inside a polling request or response.
+function binaryText(buf, transport) {
+  if (transport !== 'polling') return `<binary frame, ${buf.byteLength} bytes>`;
+  const bytes = new Uint8Array(buf, 0, Math.min(buf.byteLength, 48));
+  const b64 = btoa(String.fromCharCode(...bytes));
+  return `b${b64}${buf.byteLength > 48 ? '…' : ''}  (${buf.byteLength} bytes as base64)`;
+}
+
+socket.io.on('transport', (name, previous) => {
+  $('wire-transport').textContent = name;
+  wireLine('note', previous ? `upgrade: ${previous} -> ${name}` : `transport: ${name}`);
+});
+
+socket.io.on('wire', (dir, data, transport) => {
+  const text = typeof data === 'string' ? data : binaryText(data, transport);
+  wireLine(dir, `${dir === 'out' ? '→' : '←'} ${text}`, transport);
 });
