@@ -88,7 +88,9 @@ enum conn_state {
     CONN_DEAD        /* closed; freed at the end of this loop turn */
 };
 
-/* What a connection does for an Engine.IO session (c->eio). */
+/* What a connection does for an Engine.IO session (c->eio). Fields of
+ * struct conn are ordered largest first, so that 10,000 of them carry no
+ * padding holes. */
 enum conn_role {
     ROLE_NONE,       /* nothing: a file, /echo, an error */
     ROLE_WEBSOCKET,  /* the session's transport is this WebSocket */
@@ -103,7 +105,7 @@ struct conn {
     int fd;                 /* non-blocking socket */
     enum conn_state state;  /* what the next bytes mean */
     size_t slot;            /* index of our entry in the poll set */
-    char path[64];          /* last request-target, truncated, for logs */
+    char path[48];          /* last request-target, truncated, for logs */
     struct buf in;          /* bytes read but not yet parsed */
     struct buf out;         /* bytes queued for the socket */
     struct buf msg;         /* a WebSocket message being reassembled, or
@@ -111,27 +113,26 @@ struct conn {
     uint64_t body_left;     /* HTTP: body bytes still to come into msg */
     struct ws_rx rx;        /* frame decoder state (WebSocket only) */
     struct eio_session *eio;/* the session served, per role; or NULL */
-    enum conn_role role;    /* what this connection is to eio */
     int64_t deadline;       /* ms, monotonic; what it means depends on
                              * state (see conn_timeout); 0: none */
+    int64_t last_input;     /* ms: when the client last sent bytes */
+    struct timer timer;     /* fires at the earliest of deadline, falling
+                             * cold and giving buffers back (conn_arm) */
+    uint64_t file_left;     /* bytes of file_fd still to queue */
+    const char *why;        /* static text: why it closed, for the log */
+    struct conn *next_later;/* link in the loop's later list while later */
+    struct conn *next;      /* link in the dead list while CONN_DEAD, or
+                             * in the pool's free list once released:
+                             * never both, so one link serves */
+    int file_fd;            /* file being sent, or -1 */
+    int status;             /* last HTTP status or WebSocket close code */
+    uint8_t role;           /* enum conn_role: what this is to eio */
     bool ping_sent;         /* WS_OPEN: a ping awaits its pong */
     bool keep_alive;        /* HTTP: read another request after this one */
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
     bool later;             /* on the loop's list of conns to update at
                              * the end of the turn (conn_later) */
-    struct conn *next_later;/* link in that list while later */
-    int64_t last_input;     /* ms: when the client last sent bytes */
-    int64_t last_io;        /* ms: when bytes last moved either way */
-    struct timer timer;     /* fires at the earliest of deadline, falling
-                             * cold and giving buffers back (conn_arm) */
-    int file_fd;            /* file being sent, or -1 */
-    uint64_t file_left;     /* bytes of file_fd still to queue */
-    int status;             /* last HTTP status or WebSocket close code */
-    const char *why;        /* static text: why it closed, for the log */
-    struct conn *next;      /* link in the dead list while CONN_DEAD, or
-                             * in the pool's free list once released:
-                             * never both, so one link serves */
 };
 
 /* ---- what the loop offers --------------------------------------------------- */

@@ -36,6 +36,7 @@
 #include "eio.h"
 #include "http.h"
 #include "hub.h"
+#include "pool.h"
 
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -62,9 +63,12 @@ static const char *const error_text[] = {
 
 enum transport { T_POLLING, T_WEBSOCKET };
 
+/* One session. Ordered so that the small fields share one word: every
+ * open session is one of these. */
 struct eio_session {
     char sid[21];              /* 20 base64url characters from RAND_bytes */
-    enum transport transport;  /* where packets go now */
+    uint8_t transport;         /* enum transport: where packets go now */
+    bool awaiting_pong;        /* a ping is out; `beat` is its deadline */
     bool closed;               /* ended: out of the table, to be freed */
     bool probed;               /* "3probe" sent; "5" awaited on c->probe */
     bool echo;                 /* plain Engine.IO: messages come back */
@@ -80,24 +84,33 @@ struct eio_session {
                                 * GET, joined by \x1e */
     char *cors;                /* CORS lines for answers to a held GET */
     const char *reason;        /* closed: why, for the hub's handlers */
-    int64_t ping_at;           /* ms: when the next ping is due */
-    int64_t pong_deadline;     /* ms: a ping awaits its pong; 0: none */
+    int64_t beat;              /* ms: the next ping is due then, or, while
+                                * awaiting_pong, the pong must come by then */
     int64_t upgrade_deadline;  /* ms: the probe must finish by then */
-    struct timer timer;        /* the earliest of the three times above */
-    struct eio_session *chain; /* next in the same hash bucket */
-    struct eio_session *prev, *next; /* eng.all, or eng.dead once closed */
+    struct timer timer;        /* the earlier of beat and upgrade_deadline */
+    struct eio_session *chain; /* next in the same hash bucket while open;
+                                * next on eng.dead once closed */
     struct eio_session *next_flush;  /* link in eng.flush */
 };
+
 
 static struct {
     struct eio_session **buckets; /* sid -> session; nbuckets chains */
     size_t nbuckets;              /* a power of two, or 0 */
     size_t count;                 /* sessions in the table */
-    struct eio_session *all;      /* every open session, for the tick */
     struct eio_session *flush;    /* sessions with an answer for a GET */
     struct eio_session *dead;     /* closed this turn, freed at its end */
+    struct pool pool;             /* every struct eio_session (pool.h) */
     uint32_t seed;                /* hash seed, against chosen collisions */
 } eng;
+
+/* Give a session's memory back to the pool. */
+static void session_free(struct eio_session *s)
+{
+    buf_free(&s->queue);
+    free(s->cors);
+    pool_release(&eng.pool, s);
+}
 
 /* ========================================================================
  * The session table
@@ -113,10 +126,11 @@ static uint32_t hash_sid(const char *sid)
     return h;
 }
 
-/* Add s to the table, doubling it at load 1. Returns 0, or -1. */
+/* Add s to the table, doubling it at load 2 (chains of two are cheap to
+ * walk; a bucket costs every session 8 bytes). Returns 0, or -1. */
 static int table_add(struct eio_session *s)
 {
-    if (eng.count >= eng.nbuckets) {
+    if (eng.count >= 2 * eng.nbuckets) {
         size_t nb = eng.nbuckets ? eng.nbuckets * 2 : 64;
         struct eio_session **b = calloc(nb, sizeof *b);
         if (!b)
@@ -312,22 +326,22 @@ void engine_refuse(struct conn *c, int status)
 static struct eio_session *session_open(enum transport t, bool echo,
                                         const char *cors)
 {
-    struct eio_session *s = calloc(1, sizeof *s);
-    if (!s || hub_random_id(s->sid) != 0 || table_add(s) != 0) {
-        free(s);
+    if (eng.pool.size == 0)
+        pool_init(&eng.pool, sizeof(struct eio_session), 256);
+    struct eio_session *s = pool_alloc(&eng.pool);
+    if (!s)
+        return NULL;
+    if (hub_random_id(s->sid) != 0 || table_add(s) != 0) {
+        session_free(s);
         return NULL;
     }
     int64_t now = now_ms();
     s->transport = t;
     s->echo = echo;
     s->cors = cors[0] ? strdup(cors) : NULL;
-    s->ping_at = now + srv.opt.ping_interval;
+    s->beat = now + srv.opt.ping_interval;
     s->timer.fire = session_fire;
-    loop_timer_set(&s->timer, s->ping_at);
-    s->next = eng.all;
-    if (eng.all)
-        eng.all->prev = s;
-    eng.all = s;
+    loop_timer_set(&s->timer, s->beat);
     return s;
 }
 
@@ -403,14 +417,7 @@ static void session_end(struct eio_session *s, const char *reason,
         detach(s->post); /* its body, when complete, finds no session */
     if (s->get)
         want_flush(s);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        eng.all = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    s->prev = NULL;
-    s->next = eng.dead;
+    s->chain = eng.dead; /* out of the table: its link is free */
     eng.dead = s;
 }
 
@@ -450,9 +457,9 @@ static int packet_in(struct eio_session *s, const struct eio_packet *pkt,
 {
     switch (pkt->type) {
     case EIO_PONG: /* the client is alive: ping again an interval on */
-        if (s->pong_deadline != 0) {
-            s->pong_deadline = 0;
-            s->ping_at = now_ms() + srv.opt.ping_interval;
+        if (s->awaiting_pong) {
+            s->awaiting_pong = false;
+            s->beat = now_ms() + srv.opt.ping_interval;
         }
         return 0;
     case EIO_MESSAGE:
@@ -520,7 +527,7 @@ static struct eio_session *live_session(const char *sid, size_t sid_len,
                                         const struct http_request *req)
 {
     struct eio_session *s = table_find(sid, sid_len);
-    if (s && s->pong_deadline != 0 && now_ms() >= s->pong_deadline) {
+    if (s && s->awaiting_pong && now_ms() >= s->beat) {
         session_end(s, "ping timeout", '1', WS_CLOSE_GOING_AWAY, "ping timeout");
         return NULL;
     }
@@ -798,7 +805,7 @@ void engine_conn_gone(struct conn *c)
  * a timer already due sooner is left to fire and be set again. */
 static void session_arm(struct eio_session *s)
 {
-    int64_t next = s->pong_deadline ? s->pong_deadline : s->ping_at;
+    int64_t next = s->beat;
     if (s->probe && s->upgrade_deadline < next)
         next = s->upgrade_deadline;
     if (!timer_armed(&s->timer) || next < s->timer.when)
@@ -812,15 +819,16 @@ static void session_arm(struct eio_session *s)
 static void session_fire(struct timer *t, int64_t now)
 {
     struct eio_session *s = (struct eio_session *)((char *)t - offsetof(struct eio_session, timer));
-    if (s->pong_deadline != 0 && now >= s->pong_deadline) {
+    if (s->awaiting_pong && now >= s->beat) {
         session_end(s, "ping timeout", '1', WS_CLOSE_GOING_AWAY, "ping timeout");
         return;
     }
-    if (s->pong_deadline == 0 && now >= s->ping_at) {
+    if (!s->awaiting_pong && now >= s->beat) {
         session_send(s, EIO_PING, false, (const uint8_t *)"", 0);
         /* From when the ping leaves, as the reference server counts: a
          * late wake-up of ours must not eat into the client's time. */
-        s->pong_deadline = now + srv.opt.ping_timeout;
+        s->awaiting_pong = true;
+        s->beat = now + srv.opt.ping_timeout;
     }
     if (!s->closed && s->probe && now >= s->upgrade_deadline) {
         struct conn *c = s->probe;
@@ -853,14 +861,12 @@ void engine_end_of_turn(void)
     }
     while (eng.dead && !eng.flush) {
         struct eio_session *s = eng.dead;
-        eng.dead = s->next;
+        eng.dead = s->chain;
         if (s->get)
             detach(s->get); /* answered above, unless it died first */
         if (s->hub)
             hub_session_gone(s->hub, s->reason);
-        buf_free(&s->queue);
-        free(s->cors);
-        free(s);
+        session_free(s);
     }
 }
 
@@ -873,24 +879,28 @@ bool engine_pending(void)
  * WebSocket, a close packet to a held GET. */
 void engine_shutdown(void)
 {
-    while (eng.all)
-        session_end(eng.all, "server shutting down", '1', WS_CLOSE_GOING_AWAY,
-                    "server shutting down");
+    for (size_t i = 0; i < eng.nbuckets; i++) {
+        while (eng.buckets[i]) /* session_end takes it out of the table */
+            session_end(eng.buckets[i], "server shutting down", '1',
+                        WS_CLOSE_GOING_AWAY, "server shutting down");
+    }
 }
 
 /* Free what is left, without telling the hub (it is being freed too). */
 void engine_free(void)
 {
-    struct eio_session *lists[] = {eng.all, eng.dead};
-    for (int i = 0; i < 2; i++) {
-        while (lists[i]) {
-            struct eio_session *s = lists[i];
-            lists[i] = s->next;
-            buf_free(&s->queue);
-            free(s->cors);
-            free(s);
+    struct eio_session *s;
+    for (size_t i = 0; i < eng.nbuckets; i++) {
+        while ((s = eng.buckets[i]) != NULL) {
+            eng.buckets[i] = s->chain;
+            session_free(s);
         }
     }
+    while ((s = eng.dead) != NULL) {
+        eng.dead = s->chain;
+        session_free(s);
+    }
+    pool_free(&eng.pool);
     free(eng.buckets);
     memset(&eng, 0, sizeof eng);
 }

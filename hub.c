@@ -31,6 +31,7 @@
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "hub.h"
 #include "json.h"
+#include "pool.h"
 #include "sio.h"
 #include "timer.h"
 
@@ -94,7 +95,8 @@ enum sock_state {
 struct hub_socket {
     struct hub_node node;       /* key: id; in nsp->by_id */
     char id[21];                /* 20 base64url characters from RAND_bytes */
-    enum sock_state state;      /* only SOCK_OPEN sockets get packets */
+    uint8_t state;              /* enum sock_state; only SOCK_OPEN sockets
+                                 * get packets */
     struct hub_nsp *nsp;        /* the namespace it is connected to */
     struct hub_session *ss;     /* the connection it travels on */
     size_t nsp_index;           /* nsp->sockets[nsp_index] == this */
@@ -103,8 +105,6 @@ struct hub_socket {
     struct pending_ack *acks;   /* acks awaited from the client */
     size_t nacks, ackcap;       /* used and allocated entries of acks */
     int64_t next_ack_id;        /* id for the next hub_emit_ack */
-    struct timer ack_timer;     /* armed at the earliest ack deadline, or
-                                 * earlier (re-armed lazily when it fires) */
     void *data;                 /* the application's per-socket state */
     struct hub_socket *next;    /* next socket of the session, or in the
                                  * hub's graveyard once closed */
@@ -137,7 +137,11 @@ struct hub_session {
     void *peer;                 /* the transport's handle */
     bool closed;                /* no more packets are processed */
     struct hub_socket *sockets; /* one per namespace joined, linked */
-    struct timer connect_timer; /* armed until a CONNECT comes */
+    struct timer timer;         /* until the first CONNECT: the connect
+                                 * timeout; then the earliest ack deadline
+                                 * of its sockets (lazily: it may fire
+                                 * early, and is set again then) */
+    bool connected;             /* a CONNECT has come */
     struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
     struct hub_session *prev, *next; /* the hub's list of sessions */
 };
@@ -152,6 +156,8 @@ struct hub {
     int depth;                    /* nesting of entry points; 0 = idle */
     int64_t now;                  /* ms, the time the caller last gave */
     struct timers timers;         /* connect and ack deadlines */
+    struct pool sessions_pool;    /* every struct hub_session (pool.h) */
+    struct pool sockets_pool;     /* every struct hub_socket */
     struct jbuf scratch;          /* where emits are encoded, reused */
     uint32_t seed;                /* random hash seed, against flooding */
 };
@@ -166,8 +172,7 @@ static void hub_enter(struct hub *h)
 
 static void free_socket(struct hub_socket *s);
 static void free_session(struct hub_session *ss);
-static void ack_timeout(struct timer *t, int64_t now);
-static void connect_timeout(struct timer *t, int64_t now);
+static void session_timer(struct timer *t, int64_t now);
 
 static void hub_flush(struct hub *h)
 {
@@ -258,12 +263,14 @@ static void map_del(struct hub_map *m, struct hub_node *node)
     m->count--;
 }
 
-/* Grow a dense array of elem-sized items so one more fits. */
+/* Grow a dense array of elem-sized items so one more fits. It starts at
+ * two: most sockets are in one or two rooms, and 10,000 of them should
+ * not each keep room for four. */
 static int grow(void **arr, size_t *cap, size_t used, size_t elem)
 {
     if (used < *cap)
         return 0;
-    size_t nc = *cap ? *cap * 2 : 4;
+    size_t nc = *cap ? *cap * 2 : 2;
     void *p = realloc(*arr, nc * elem);
     if (!p)
         return -1;
@@ -622,8 +629,9 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
     s->next_ack_id++;
     s->acks[s->nacks].id = id;
     s->acks[s->nacks].deadline = s->ss->hub->now + timeout_ms;
-    if ((!timer_armed(&s->ack_timer) || s->acks[s->nacks].deadline < s->ack_timer.when) &&
-        timers_set(&s->ss->hub->timers, &s->ack_timer, s->acks[s->nacks].deadline) != 0)
+    struct timer *t = &s->ss->timer;
+    if ((!timer_armed(t) || s->acks[s->nacks].deadline < t->when) &&
+        timers_set(&s->ss->hub->timers, t, s->acks[s->nacks].deadline) != 0)
         return -1;
     s->acks[s->nacks].cb = cb;
     s->acks[s->nacks].ud = ud;
@@ -678,28 +686,31 @@ int hub_random_id(char out[21])
 static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
                         const char *auth, size_t auth_len)
 {
-    struct hub_socket *s = calloc(1, sizeof *s);
+    struct hub_socket *s = pool_alloc(&ss->hub->sockets_pool);
     if (!s || hub_random_id(s->id) != 0 ||
         grow((void **)&nsp->sockets, &nsp->scap, nsp->nsockets, sizeof *nsp->sockets) != 0) {
-        free(s);
+        if (s)
+            pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     s->node.key = s->id;
     if (map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
-        free(s);
+        pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     s->nsp = nsp;
     s->ss = ss;
     s->state = SOCK_OPEN;
-    s->ack_timer.fire = ack_timeout;
     s->nsp_index = nsp->nsockets;
     nsp->sockets[nsp->nsockets++] = s;
     s->next = ss->sockets;
     ss->sockets = s;
-    timers_cancel(&ss->hub->timers, &ss->connect_timer);
+    if (!ss->connected) { /* the connect timeout is over; acks may use it */
+        ss->connected = true;
+        timers_cancel(&ss->hub->timers, &ss->timer);
+    }
 
     /* 0{"sid":"..."} or 0/ns,{"sid":"..."} ("Connection to a namespace") */
     struct jbuf jb = {0};
@@ -744,7 +755,6 @@ static void socket_close(struct hub_socket *s, const char *reason,
     nsp->sockets[s->nsp_index] = last;
     last->nsp_index = s->nsp_index;
     map_del(&nsp->by_id, &s->node);
-    timers_cancel(&h->timers, &s->ack_timer);
     for (size_t i = 0; i < s->nacks; i++)
         s->acks[i].cb(s, true, NULL, s->acks[i].ud);
     s->nacks = 0;
@@ -762,7 +772,7 @@ static void free_socket(struct hub_socket *s)
 {
     free(s->rooms);
     free(s->acks);
-    free(s);
+    pool_release(&s->nsp->hub->sockets_pool, s);
 }
 
 /* Server-side disconnect of one socket, like socket.disconnect(): the
@@ -785,15 +795,15 @@ void hub_disconnect(struct hub_socket *s)
  * then closes the connection. */
 struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
 {
-    struct hub_session *ss = calloc(1, sizeof *ss);
+    struct hub_session *ss = pool_alloc(&h->sessions_pool);
     if (!ss)
         return NULL;
     h->now = now;
     ss->hub = h;
     ss->peer = peer;
-    ss->connect_timer.fire = connect_timeout;
-    if (timers_set(&h->timers, &ss->connect_timer, now + h->opt.connect_timeout) != 0) {
-        free(ss);
+    ss->timer.fire = session_timer;
+    if (timers_set(&h->timers, &ss->timer, now + h->opt.connect_timeout) != 0) {
+        pool_release(&h->sessions_pool, ss);
         return NULL;
     }
     ss->next = h->sessions;
@@ -834,7 +844,7 @@ static void session_close(struct hub_session *ss, const char *reason,
         socket_close(s, reason, false);
     }
     ss->closed = true;
-    timers_cancel(&ss->hub->timers, &ss->connect_timer);
+    timers_cancel(&ss->hub->timers, &ss->timer);
     drop_pending_bin(ss);
     if (why != 0)
         ss->hub->t.close(ss->peer, why, text);
@@ -1027,38 +1037,49 @@ void hub_session_gone(struct hub_session *ss, const char *reason)
 static void free_session(struct hub_session *ss)
 {
     drop_pending_bin(ss);
-    free(ss);
+    pool_release(&ss->hub->sessions_pool, ss);
 }
 
-/* A socket's ack timer is due: answer every ack past its deadline with
- * timed_out, one at a time (a callback may disconnect the socket), then
- * arm the timer for the earliest that is left. */
-static void ack_timeout(struct timer *t, int64_t now)
+/* Find one ack of ss past its deadline, take it off its list and run its
+ * callback with timed_out. Returns true if there was one. One at a time,
+ * because a callback may disconnect sockets and so change the lists. */
+static bool expire_one_ack(struct hub_session *ss, int64_t now)
 {
-    struct hub_socket *s = (struct hub_socket *)((char *)t - offsetof(struct hub_socket, ack_timer));
+    for (struct hub_socket *s = ss->sockets; s; s = s->next) {
+        for (size_t i = 0; s->state == SOCK_OPEN && i < s->nacks; i++) {
+            if (now < s->acks[i].deadline)
+                continue;
+            struct pending_ack a = s->acks[i];
+            s->acks[i] = s->acks[--s->nacks];
+            a.cb(s, true, NULL, a.ud);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ss's timer is due. Before the first CONNECT it is the connect timeout
+ * ("Connection to a namespace"); after, it answers every ack past its
+ * deadline with timed_out, then is set for the earliest one left. */
+static void session_timer(struct timer *t, int64_t now)
+{
+    struct hub_session *ss = (struct hub_session *)((char *)t - offsetof(struct hub_session, timer));
+    if (!ss->connected) {
+        session_close(ss, "connect timeout", HUB_CLOSE_TIMEOUT,
+                      "no CONNECT within the connect timeout");
+        return;
+    }
+    while (!ss->closed && expire_one_ack(ss, now))
+        ;
     int64_t next = INT64_MAX;
-    for (size_t i = 0; s->state == SOCK_OPEN && i < s->nacks;) {
-        if (now < s->acks[i].deadline) {
+    for (struct hub_socket *s = ss->sockets; s; s = s->next) {
+        for (size_t i = 0; s->state == SOCK_OPEN && i < s->nacks; i++) {
             if (s->acks[i].deadline < next)
                 next = s->acks[i].deadline;
-            i++;
-            continue;
         }
-        struct pending_ack a = s->acks[i];
-        s->acks[i] = s->acks[--s->nacks];
-        a.cb(s, true, NULL, a.ud);
     }
-    if (s->state == SOCK_OPEN && next != INT64_MAX)
-        timers_set(&s->ss->hub->timers, &s->ack_timer, next);
-}
-
-/* No CONNECT came within connect_timeout ("Connection to a namespace"). */
-static void connect_timeout(struct timer *t, int64_t now)
-{
-    struct hub_session *ss = (struct hub_session *)((char *)t - offsetof(struct hub_session, connect_timer));
-    (void)now;
-    session_close(ss, "connect timeout", HUB_CLOSE_TIMEOUT,
-                  "no CONNECT within the connect timeout");
+    if (!ss->closed && next != INT64_MAX) /* a callback may have set it */
+        timers_set(&ss->hub->timers, t, next);
 }
 
 /* Run every hub deadline that is due at `now`: connect timeouts and ack
@@ -1091,6 +1112,8 @@ struct hub *hub_new(const struct hub_transport *t, const struct hub_options *o)
         return NULL;
     h->t = *t;
     h->opt = *o;
+    pool_init(&h->sessions_pool, sizeof(struct hub_session), 256);
+    pool_init(&h->sockets_pool, sizeof(struct hub_socket), 256);
     if (RAND_bytes((unsigned char *)&h->seed, sizeof h->seed) != 1) {
         free(h);
         return NULL;
@@ -1137,5 +1160,7 @@ void hub_free(struct hub *h)
     }
     jb_free(&h->scratch);
     timers_free(&h->timers);
+    pool_free(&h->sessions_pool);
+    pool_free(&h->sockets_pool);
     free(h);
 }

@@ -47,6 +47,7 @@
 #include "conn.h"
 #include "hub.h"
 #include "pollset.h"
+#include "pool.h"
 #include "timer.h"
 #include "ws.h"
 
@@ -85,8 +86,10 @@
 #define COLD_PERIOD_US 2000      /* while the loop is busy, every cold
                                   * connection is polled at least this often */
 #define COLD_SLICE_MIN 64        /* fewest cold entries worth a poll() call */
-#define IDLE_FREE_MS 1000        /* no traffic for this long: a connection's
-                                  * empty buffers are given back */
+#define IDLE_FREE_MS 1000        /* no input for this long: a connection's
+                                  * empty buffers are given back (one that
+                                  * only receives re-allocates once a
+                                  * second: cheaper than a field to tell) */
 #define TRIM_AFTER (256 * 1024)  /* bytes freed in one tick that are worth
                                   * giving back to the kernel (glibc) */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
@@ -183,8 +186,7 @@ static struct {
     struct timer accept_timer; /* the listener's pause after EMFILE */
     bool accept_failing;     /* accept() hit EMFILE and has not recovered */
     int64_t stop_deadline;   /* ms: SIGTERM flush ends then; 0: running */
-    struct conn *free_conns; /* recycled structs, linked by next */
-    struct conn_block *blocks; /* every block of structs, to free at exit */
+    struct pool pool;        /* every struct conn (pool.h) */
     struct chat *chat;       /* the chat application, with --app chat */
     uint8_t rbuf[READ_CHUNK];/* every read lands here first */
 } loop;
@@ -194,43 +196,21 @@ static volatile sig_atomic_t stop_signal; /* set by SIGINT/SIGTERM */
 /* ========================================================================
  * The connection pool
  *
- * Structs are carved from blocks of CONN_BLOCK and recycled through a
- * free list. 10,000 idle connections then cost 10,000 structs packed side
- * by side: no malloc header each, and no holes left between them by the
- * buffers that come and go during a handshake.
+ * Structs come from a pool (pool.c): 10,000 idle connections cost 10,000
+ * structs packed side by side, with no malloc header each, and no holes
+ * left between them by the buffers that come and go during a handshake.
  * ======================================================================== */
 
-#define CONN_BLOCK 256
+#define CONN_BLOCK 256 /* structs carved from one allocation */
 
-struct conn_block {
-    struct conn_block *next;
-    struct conn conns[CONN_BLOCK];
-};
-
-/* A zeroed struct conn, or NULL if out of memory. */
 static struct conn *conn_alloc(void)
 {
-    if (!loop.free_conns) {
-        struct conn_block *b = malloc(sizeof *b);
-        if (!b)
-            return NULL;
-        b->next = loop.blocks;
-        loop.blocks = b;
-        for (int i = CONN_BLOCK - 1; i >= 0; i--) {
-            b->conns[i].next = loop.free_conns;
-            loop.free_conns = &b->conns[i];
-        }
-    }
-    struct conn *c = loop.free_conns;
-    loop.free_conns = c->next;
-    memset(c, 0, sizeof *c);
-    return c;
+    return pool_alloc(&loop.pool);
 }
 
 static void conn_release(struct conn *c)
 {
-    c->next = loop.free_conns;
-    loop.free_conns = c;
+    pool_release(&loop.pool, c);
 }
 
 static void format_peer(const struct sockaddr_storage *sa, char *out,
@@ -451,7 +431,6 @@ static void conn_read(struct conn *c)
         return;
     }
     c->last_input = loop.now;
-    c->last_io = loop.now;
     if (c->state == CONN_DRAINING)
         return; /* the peer's last words are read and dropped */
     conn_take_held(c);
@@ -473,7 +452,6 @@ static void conn_write(struct conn *c)
             return;
         }
         buf_consume(&c->out, (size_t)n);
-        c->last_io = loop.now;
         if (c->out.len == 0 && c->file_fd >= 0)
             web_file_refill(c);
     }
@@ -503,8 +481,8 @@ static void conn_arm(struct conn *c)
     int64_t next = c->deadline ? c->deadline : INT64_MAX;
     if (pollset_is_hot(&loop.ps, c) && c->last_input + COLD_AFTER_MS < next)
         next = c->last_input + COLD_AFTER_MS;
-    if (conn_has_buffers(c) && c->last_io + IDLE_FREE_MS < next)
-        next = c->last_io + IDLE_FREE_MS;
+    if (conn_has_buffers(c) && c->last_input + IDLE_FREE_MS < next)
+        next = c->last_input + IDLE_FREE_MS;
     if (next == INT64_MAX)
         timers_cancel(&loop.timers, &c->timer);
     else if ((!timer_armed(&c->timer) || next < c->timer.when) &&
@@ -673,7 +651,7 @@ static void accept_all(void)
         c->state = CONN_HTTP;
         c->keep_alive = true;
         c->deadline = loop.now + srv.opt.request_timeout;
-        c->last_input = c->last_io = loop.now;
+        c->last_input = loop.now;
         c->timer.fire = conn_fire;
         pollset_add(&loop.ps, c, fd); /* hot: a request is on its way */
         conn_arm(c);
@@ -722,7 +700,7 @@ static void conn_timeout(struct conn *c, int64_t now)
     }
 }
 
-/* Give back the empty buffers of a connection that has had no traffic
+/* Give back the empty buffers of a connection that has sent nothing
  * for IDLE_FREE_MS, so an idle connection costs its struct and nothing
  * more, while a busy one keeps its buffers and the hot path does not
  * allocate per message. Returns the bytes freed. */
@@ -762,7 +740,7 @@ static void conn_fire(struct timer *t, int64_t now)
             fflush(stdout);
         }
     }
-    if (now - c->last_io >= IDLE_FREE_MS)
+    if (now - c->last_input >= IDLE_FREE_MS)
         loop.freed += release_idle_buffers(c);
     conn_later(c);
 }
@@ -1003,11 +981,7 @@ static void cleanup(void)
     engine_free();
     hub_free(srv.hub);
     chat_free(loop.chat);
-    while (loop.blocks) {
-        struct conn_block *b = loop.blocks;
-        loop.blocks = b->next;
-        free(b);
-    }
+    pool_free(&loop.pool);
     if (loop.listen_fd >= 0)
         close(loop.listen_fd);
     pollset_free(&loop.ps);
@@ -1060,6 +1034,7 @@ int main(int argc, char **argv)
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (loop.listen_fd < 0)
         return 1;
+    pool_init(&loop.pool, sizeof(struct conn), CONN_BLOCK);
     if (pollset_init(&loop.ps, srv.opt.max_conns, loop.listen_fd) != 0) {
         fprintf(stderr, "wshub: out of memory\n");
         return 1;

@@ -94,7 +94,7 @@ int ws_parse_header(const uint8_t *buf, size_t len, struct ws_header *h)
      * longer encoding than needed, since its meaning is unambiguous. */
     if (h->masked)
         memcpy(h->mask, p, 4);
-    h->size = need;
+    h->size = (uint8_t)need;
     h->close_code = 0;
     return (int)need;
 }

@@ -79,16 +79,17 @@ enum ws_close_code {
 #define WS_KEY_LEN 24              /* base64 of the 16-byte Sec-WebSocket-Key */
 #define WS_ACCEPT_LEN 28           /* base64 of a 20-byte SHA-1 */
 
-/* One frame header, decoded. */
+/* One frame header, decoded. (Fields are ordered largest first: every
+ * connection keeps one of these, and holes would cost each of them.) */
 struct ws_header {
+    uint64_t len;       /* payload length in bytes, < 2^63 */
+    uint8_t mask[4];    /* masking key, valid when masked */
+    uint16_t close_code;/* set when parsing fails: why, as a §7.4 code */
+    uint8_t size;       /* bytes of header: 2, 4, 10, plus 4 if masked */
     bool fin;           /* last fragment of its message */
     uint8_t rsv;        /* RSV1..3 as bits 2..0; must be 0 with no extension */
     uint8_t opcode;     /* enum ws_opcode */
     bool masked;        /* MASK bit; every client-to-server frame has it */
-    uint8_t mask[4];    /* masking key, valid when masked */
-    uint64_t len;       /* payload length in bytes, < 2^63 */
-    size_t size;        /* bytes of header: 2, 4, 10, plus 4 if masked */
-    uint16_t close_code;/* set when parsing fails: why, as a §7.4 code */
 };
 
 /* A complete frame inside the caller's buffer. */
@@ -152,11 +153,11 @@ struct ws_rx_event {
 /* Per-connection receive state. Zero it, then set max_message. */
 struct ws_rx {
     size_t max_message;  /* bytes; a longer message fails with 1009 */
-    bool in_payload;     /* a data frame's payload is still arriving */
     struct ws_header fr; /* that data frame's header */
     uint64_t left;       /* bytes of that payload not yet seen */
-    uint8_t msg_opcode;  /* TEXT or BINARY while a message is open, else 0 */
     size_t msg_len;      /* bytes of the open message seen so far */
+    bool in_payload;     /* a data frame's payload is still arriving */
+    uint8_t msg_opcode;  /* TEXT or BINARY while a message is open, else 0 */
     struct ws_utf8 utf8; /* validator state across the open text message */
 };
 
