@@ -192,6 +192,7 @@ static struct {
 } loop;
 
 static volatile sig_atomic_t stop_signal; /* set by SIGINT/SIGTERM */
+static sigset_t wait_mask; /* the signal mask while waiting in ppoll() */
 
 /* ========================================================================
  * The connection pool
@@ -818,6 +819,18 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
+/* Wait for events on the first n entries, at most timeout ms (-1: no
+ * limit). SIGINT and SIGTERM are blocked everywhere but here: ppoll()
+ * unblocks them only for the wait, atomically, so a signal that comes
+ * just after the loop looked at stop_signal cannot be missed (with plain
+ * poll() it would wait, perhaps forever, with the signal already
+ * handled). The handler's only effect is to end the wait with EINTR. */
+static int wait_poll(size_t n, int timeout)
+{
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000};
+    return ppoll(loop.ps.pfds, n, timeout < 0 ? NULL : &ts, &wait_mask);
+}
+
 /* SIGINT/SIGTERM: stop accepting, end every Engine.IO session, send every
  * WebSocket a 1001 Close, and give output SHUTDOWN_FLUSH_MS to leave. */
 static void begin_shutdown(int64_t now)
@@ -936,10 +949,10 @@ static void run(void)
          * "The poll set: hot and cold"). */
         size_t hot = loop.ps.nhot;  /* the walk's part of the array */
         size_t lo = 0, hi = 0;      /* a cold slice polled, if lo < hi */
-        int ready = poll(loop.ps.pfds, hot, 0);
+        int ready = wait_poll(hot, 0);
         if (ready == 0 && !spin && timeout != 0) {
             hot = loop.ps.n;
-            ready = poll(loop.ps.pfds, hot, timeout);
+            ready = wait_poll(hot, timeout);
             loop.cold_credit = 0; /* every cold entry was just looked at */
             loop.cold_last_us = now_us();
         } else if (ready >= 0) {
@@ -1005,8 +1018,14 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: poll() returns EINTR */
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: ppoll() returns EINTR */
     sigaction(SIGTERM, &sa, NULL);
+    /* Blocked from now on, except inside ppoll() (see wait_poll()). */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stops, &wait_mask);
 
     /* A client's own replies stop its reading at half the cap, so only
      * what others send it can push it over --max-buffered. */
