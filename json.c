@@ -488,7 +488,10 @@ int json_int(const char *p, size_t n, int64_t max, int64_t *out)
         if (p[i] < '0' || p[i] > '9')
             return -1;
         int digit = p[i] - '0';
-        if (v > (max - digit) / 10) /* v * 10 + digit would pass max */
+        /* v * 10 + digit would pass max. The first test keeps max - digit
+         * from going negative, where C's division rounds toward zero and
+         * would let one digit too many through ((0 - 7) / 10 is 0). */
+        if (digit > max || v > (max - digit) / 10)
             return -1;
         v = v * 10 + digit;
     }

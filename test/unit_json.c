@@ -163,6 +163,12 @@ TEST(integers_at_their_bounds)
     CHECK_EQ_INT(json_int("9007199254740992", 16, MAX_SAFE_INTEGER, &v), -1);
     CHECK_EQ_INT(json_int("99999999999999999999", 20, MAX_SAFE_INTEGER, &v), -1);
     CHECK_EQ_INT(json_int("9999999999999999999", 19, INT64_MAX, &v), -1);
+    /* A bound below ten: its own digit passes, the next does not. */
+    CHECK_EQ_INT(json_int("3", 1, 3, &v), 0);
+    CHECK_EQ_INT(v, 3);
+    CHECK_EQ_INT(json_int("4", 1, 3, &v), -1);
+    CHECK_EQ_INT(json_int("7", 1, 0, &v), -1);
+    CHECK_EQ_INT(json_int("0", 1, 0, &v), 0);
     CHECK_EQ_INT(json_int("9223372036854775807", 19, INT64_MAX, &v), 0);
     CHECK(v == INT64_MAX);
     CHECK_EQ_INT(json_int("100", 3, 100, &v), 0);
