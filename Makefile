@@ -7,10 +7,10 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 
 # The pure parts (no sockets) are linked into the unit tests as well;
 # the loop and the two files that answer its connections are not.
-LIB     := ws.c http.c json.c sio.c eio.c resp.c timer.c pollset.c pool.c hub.c chat.c echoapp.c
+LIB     := ws.c http.c json.c sio.c eio.c resp.c msgpack.c timer.c pollset.c pool.c hub.c chat.c echoapp.c
 SRC     := server.c options.c wsconn.c web.c engine.c $(LIB) build/client_js.c
-HDR     := ws.h http.h json.h sio.h eio.h resp.h timer.h pollset.h pool.h hub.h apps.h conn.h
-UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_timer unit_hub
+HDR     := ws.h http.h json.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h apps.h conn.h
+UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
@@ -92,7 +92,7 @@ valgrind: wshub test/node_modules/.package-lock.json
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
 # build/fuzz/NAME-new, so the repository only changes when we decide.
-FUZZERS      := http ws json sio eio resp
+FUZZERS      := http ws json sio eio resp msgpack
 FUZZ_SECONDS ?= 300
 FUZZ_CI      ?= 30
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
