@@ -149,6 +149,7 @@ extern struct server srv;
 
 int64_t now_ms(void);
 void loop_timer_set(struct timer *t, int64_t when);
+int64_t loop_ping_time(int64_t now, int interval);
 void loop_timer_cancel(struct timer *t);
 const char *conn_peer_name(const struct conn *c);
 void conn_log(const struct conn *c, const char *fmt, ...)

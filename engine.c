@@ -339,7 +339,7 @@ static struct eio_session *session_open(enum transport t, bool echo,
     s->transport = t;
     s->echo = echo;
     s->cors = cors[0] ? strdup(cors) : NULL;
-    s->beat = now + srv.opt.ping_interval;
+    s->beat = loop_ping_time(now, srv.opt.ping_interval);
     s->timer.fire = session_fire;
     loop_timer_set(&s->timer, s->beat);
     return s;
@@ -459,7 +459,7 @@ static int packet_in(struct eio_session *s, const struct eio_packet *pkt,
     case EIO_PONG: /* the client is alive: ping again an interval on */
         if (s->awaiting_pong) {
             s->awaiting_pong = false;
-            s->beat = now_ms() + srv.opt.ping_interval;
+            s->beat = loop_ping_time(now_ms(), srv.opt.ping_interval);
         }
         return 0;
     case EIO_MESSAGE:

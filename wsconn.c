@@ -106,7 +106,7 @@ void conn_ws_open(struct conn *c)
     c->why = "open";
     memset(&c->rx, 0, sizeof c->rx);
     c->rx.max_message = srv.opt.max_message;
-    c->deadline = now_ms() + srv.opt.ping_interval;
+    c->deadline = loop_ping_time(now_ms(), srv.opt.ping_interval);
     c->ping_sent = false;
 }
 
@@ -163,7 +163,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
         /* §5.5.3: a Pong may be unsolicited; either way it shows life. */
         c->ping_sent = false;
         if (c->state == CONN_WS_OPEN && c->role == ROLE_NONE)
-            c->deadline = now_ms() + srv.opt.ping_interval;
+            c->deadline = loop_ping_time(now_ms(), srv.opt.ping_interval);
         return;
     }
     uint16_t code;

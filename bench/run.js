@@ -72,6 +72,33 @@ const scenarios = [
     base: ['echo', '--conns', '100', '--depth', '16', '--size', '32', '--idle', '100'],
     show: [['server_ns_per_msg', 'server CPU ns/message, 10,000 idle vs 100 idle', 'at most 2x', (r) => r <= 2]],
   },
+  {
+    name: 'quiet client among 10,000 idle, no other load', peer: 'ws',
+    load: ['echo', '--conns', '0', '--quiet', '600', '--size', '32', '--idle', '10000', '--sources', '4', '--seconds', '15'],
+    show: [['quiet_p50_us', 'quiet client RTT p50, us', 'at most 1,000 us', (r, a) => a <= 1000],
+      ['quiet_max_us', 'quiet client RTT max, us'], ['quiet_samples', 'samples']],
+  },
+  {
+    name: 'quiet client among 10,000 idle, 100 hot 4x32 B', peer: 'ws',
+    load: ['echo', '--conns', '100', '--depth', '4', '--quiet', '600', '--size', '32', '--idle', '10000', '--sources', '4', '--seconds', '15'],
+    show: [['quiet_p50_us', 'quiet client RTT p50, us', 'at most 2,000 us', (r, a) => a <= 2000],
+      ['quiet_max_us', 'quiet client RTT max, us', 'at most 10,000 us', (r, a) => a <= 10000],
+      ['quiet_samples', 'samples'], ['server_ns_per_msg', 'hot clients: server CPU ns/message']],
+  },
+  {
+    name: 'polling echo 100x1x32 B', peer: 'socket.io', wshubArgs: ['--app', 'echo'], peerArgs: ['echo'],
+    load: ['echo', '--polling', '--conns', '100', '--size', '32', '--path', '/socket.io/'],
+    show: [['msgs_per_s', 'messages/s', 'at least 5x', (r) => r >= 5],
+      ['server_ns_per_msg', 'server CPU ns/message', 'at most 0.2x', (r) => r <= 0.2],
+      ['p50_us', 'p50 round trip, us'], ['tool_cpu', 'load tool CPU'], ['server_cpu', 'server CPU'],
+      ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
+  {
+    name: 'idle 5,000 Socket.IO sessions on polling', peer: 'socket.io', wshubArgs: ['--app', 'echo'], peerArgs: ['echo'],
+    load: ['idle', '--polling', '--conns', '5000', '--sources', '4', '--path', '/socket.io/'],
+    show: [['bytes_per_conn', 'server RSS bytes/session', 'at most 2048 B', (r, a) => a <= 2048],
+      ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
 ];
 
 // Start a server pinned to CPU 0; resolve with its pid and port once it
@@ -106,8 +133,10 @@ function stopServer(s) {
 
 // taskset runs the server via exec, so its pid is the server's.
 function runLoad(server, load) {
+  // A scenario that needs a longer window (one sample per 600 ms) says so.
   const argv = ['-c', '1', path.join(ROOT, 'build', 'wsload'), ...load,
-    '--port', String(server.port), '--server-pid', String(server.pid), '--seconds', SECONDS];
+    '--port', String(server.port), '--server-pid', String(server.pid),
+    ...(load.includes('--seconds') ? [] : ['--seconds', SECONDS])];
   if (load.includes('echo') && !load.includes('--path')) argv.push('--path', '/echo');
   let out;
   try {

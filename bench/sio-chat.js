@@ -4,8 +4,13 @@
 //       joins "general" and the room hears presence; "message" {text} is
 //       broadcast to "general" as {id, text, userId, name, room,
 //       timestamp} and acked with {id, timestamp}.
-//   node sio-chat.js PORT echo   the protocol app (echoapp.c): "auth" is
-//       emitted on connection; used for the idle-session scenario.
+//   node sio-chat.js PORT echo   the protocol app (echoapp.c), as in the
+//       Socket.IO protocol's test suite: "auth" is emitted on connection,
+//       "message" comes back as "message-back" with the same arguments,
+//       "message-with-ack" is acked with them; used for the idle-session
+//       and long-polling scenarios.
+// Both transports are accepted (socket.io's default), as wshub does:
+// polling for the long-polling rows, WebSocket for the others.
 // SPDX-License-Identifier: MIT
 'use strict';
 const http = require('node:http');
@@ -14,12 +19,17 @@ const { Server } = require('socket.io');
 const port = Number(process.argv[2] || 0);
 const echoApp = process.argv[3] === 'echo';
 const server = http.createServer();
-const io = new Server(server, { transports: ['websocket'], perMessageDeflate: false, serveClient: false });
+const io = new Server(server, { perMessageDeflate: false, serveClient: false });
 let nextId = 0;
 
 io.on('connection', (socket) => {
   if (echoApp) {
     socket.emit('auth', socket.handshake.auth);
+    socket.on('message', (...args) => socket.emit('message-back', ...args));
+    socket.on('message-with-ack', (...args) => {
+      const ack = args.pop();
+      ack(...args);
+    });
     return;
   }
   const name = `guest-${socket.id.slice(0, 4)}`;

@@ -7,7 +7,11 @@
  *
  *   echo    N connections to a WebSocket echo endpoint, each keeping D
  *           messages of S bytes in flight. Every echo is checked byte for
- *           byte. Reports messages/s and round-trip p50/p99.
+ *           byte. Reports messages/s and round-trip p50/p99. With
+ *           --quiet MS, one more connection sends a message every MS ms
+ *           and times its echo alone (quiet_p50_us, quiet_max_us): the
+ *           chat user who types now and then, beside --idle ones that
+ *           never do and N hot ones (N may be 0).
  *   fanout  N Socket.IO receivers in the chat, plus one sender that emits
  *           "message" {text:"<seq> <ns>"} at a steady rate. Reports
  *           deliveries/s, delivery latency p50/p99, and checks that every
@@ -16,6 +20,15 @@
  *           opened and held; reports the server's RSS growth per
  *           connection, read from /proc/PID/status.
  *
+ * With --polling, echo and idle use Socket.IO sessions on Engine.IO's
+ * HTTP long-polling instead (engine.io-protocol v4, "HTTP long-polling"),
+ * with a hand-written HTTP/1.1 keep-alive client and a loop of its own
+ * (see "Long-polling" below), against the echo app's contract (echoapp.c):
+ *   echo    N sessions, each with one "message" in flight: sent in a POST,
+ *           its "message-back" awaited on the held GET, then the next.
+ *           Every echo is checked byte for byte, and its sequence number.
+ *   idle    N sessions connected to "/", each with its GET held.
+ *
  * Every mode reports its own CPU time and the server's (from
  * /proc/PID/schedstat, in ns) over the measured window, and the server's
  * CPU per message, which stays meaningful when this tool is the
@@ -23,7 +36,9 @@
  *
  * Simplifications: the masking key comes from a fast PRNG, not a CSPRNG
  * (RFC 6455 §10.3 asks unpredictability of browsers, not of a benchmark);
- * Socket.IO packets are matched by prefix, not parsed as JSON.
+ * Socket.IO packets are matched by prefix, not parsed as JSON; the
+ * HTTP client reads only what the two servers send (Content-Length
+ * bodies, no chunked encoding) and sends text packets only.
  */
 #define _GNU_SOURCE
 #include "../ws.h"
@@ -39,6 +54,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,14 +178,15 @@ struct opts {
     const char *host;
     int port;
     const char *path;
-    int conns, depth, size, seconds, rate, sources, server_pid, idle;
-    bool busy, sio;
+    int conns, depth, size, seconds, rate, sources, server_pid, idle, quiet;
+    bool busy, sio, polling;
 };
 
 static struct opts o = {
     .mode = "echo", .host = "127.0.0.1", .port = 8080, .path = "/echo",
     .conns = 1, .depth = 1, .size = 32, .seconds = 5, .rate = 100,
-    .sources = 1, .server_pid = 0, .idle = 0, .busy = false, .sio = false,
+    .sources = 1, .server_pid = 0, .idle = 0, .quiet = 0, .busy = false, .sio = false,
+    .polling = false,
 };
 
 static struct client *cl;
@@ -272,6 +290,8 @@ typedef void on_frame_fn(struct client *c, int i, int opcode, const uint8_t *p,
                          size_t n, uint64_t now);
 
 static struct samples lat;
+static struct samples quiet_lat; /* --quiet: the quiet client's round trips */
+static bool quiet_waiting;       /* its message is out, the echo not back */
 static uint64_t measured;       /* messages counted in the window */
 static bool measuring;
 static uint64_t window_start, window_end;
@@ -318,6 +338,12 @@ static void echo_frame(struct client *c, int i, int opcode, const uint8_t *p,
     }
     if (!ok)
         errors++;
+    if (o.quiet && i == o.conns) { /* the quiet one: timed, not resent */
+        quiet_waiting = false;
+        if (measuring && t)
+            sample_add(&quiet_lat, now - t);
+        return;
+    }
     if (measuring) {
         measured++;
         if (t)
@@ -436,7 +462,33 @@ static int busy_limit(void)
         last_full = now;
         return ncl;
     }
-    return o.conns;
+    return o.conns + (o.quiet ? 1 : 0); /* the quiet one sits after the hot */
+}
+
+/* Read what c has waiting onto c->in. Returns false at end of stream or
+ * on a read error; what came before it stays in c->in. */
+static bool read_in(struct client *c)
+{
+    for (;;) {
+        if (c->in_cap - c->in_len < RBUF) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : 2 * RBUF;
+            uint8_t *p = realloc(c->in, cap);
+            if (!p)
+                die("wsload: realloc");
+            c->in = p;
+            c->in_cap = cap;
+        }
+        ssize_t n = read(c->fd, c->in + c->in_len, RBUF);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+            if (n < RBUF)
+                return true;
+            continue;
+        }
+        if (n == 0)
+            errno = 0; /* end of stream, not an error */
+        return n < 0 && (errno == EAGAIN || errno == EINTR);
+    }
 }
 
 static void step(on_frame_fn *fn, int timeout)
@@ -467,30 +519,12 @@ static void step(on_frame_fn *fn, int timeout)
             c->state = C_HANDSHAKE;
         }
         if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-            for (;;) {
-                if (c->in_cap - c->in_len < RBUF) {
-                    size_t cap = c->in_cap ? c->in_cap * 2 : 2 * RBUF;
-                    uint8_t *p = realloc(c->in, cap);
-                    if (!p)
-                        die("wsload: realloc");
-                    c->in = p;
-                    c->in_cap = cap;
-                }
-                ssize_t n = read(c->fd, c->in + c->in_len, RBUF);
-                if (n > 0) {
-                    c->in_len += (size_t)n;
-                    if (n < RBUF)
-                        break;
-                    continue;
-                }
-                if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    errors++;
-                    c->state = C_DEAD;
-                }
-                break;
-            }
-            if (c->state != C_DEAD)
+            if (!read_in(c)) {
+                errors++;
+                c->state = C_DEAD;
+            } else {
                 consume(c, i, fn, now);
+            }
         }
         if (c->state != C_DEAD && c->out_len)
             flush(c);
@@ -544,24 +578,49 @@ static void report_cpu(uint64_t tool0, uint64_t srv0, double secs, double msgs,
            tool / secs, srv / secs, unit, msgs > 0 ? srv * 1e9 / msgs : 0);
 }
 
+/* --quiet: send the quiet client's next message once MS ms have passed
+ * since its last one was answered. Returns how long step() may wait. */
+static int quiet_tick(void)
+{
+    static uint64_t next;
+    if (!o.quiet)
+        return 100;
+    uint64_t now = now_ns();
+    if (quiet_waiting || cl[o.conns].state != C_OPEN)
+        return 100;
+    if (now >= next) {
+        echo_send(&cl[o.conns]);
+        flush(&cl[o.conns]);
+        quiet_waiting = true;
+        next = now + (uint64_t)o.quiet * 1000000ull;
+        return 100;
+    }
+    uint64_t ms = (next - now) / 1000000 + 1;
+    return ms < 100 ? (int)ms : 100;
+}
+
 static int run_echo(void)
 {
-    open_all(o.conns + o.idle, o.path); /* the idle ones only answer pings */
+    /* Hot ones first, then the quiet one, then those only answering pings. */
+    open_all(o.conns + (o.quiet ? 1 : 0) + o.idle, o.path);
     wait_open(echo_frame, false);
     uint64_t t0 = now_ns();
     while (now_ns() - t0 < 1000000000ull) /* warm up */
-        step(echo_frame, 100);
+        step(echo_frame, quiet_tick());
     measuring = true;
     uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
     window_start = now_ns();
     while (now_ns() - window_start < (uint64_t)o.seconds * 1000000000ull)
-        step(echo_frame, 100);
+        step(echo_frame, quiet_tick());
     window_end = now_ns();
     measuring = false;
     double secs = (double)(window_end - window_start) / 1e9;
     printf("mode=echo conns=%d idle=%d depth=%d size=%d msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f ",
            o.conns, o.idle, o.depth, o.size, (double)measured / secs, percentile(&lat, 0.5),
            percentile(&lat, 0.99));
+    if (o.quiet)
+        printf("quiet_samples=%zu quiet_p50_us=%.0f quiet_max_us=%.0f ", quiet_lat.n,
+               percentile(&quiet_lat, 0.5), percentile(&quiet_lat, 1.0));
     report_cpu(tool0, srv0, secs, (double)measured, "msg");
     printf("errors=%ld\n", errors + count_state(C_DEAD));
     return errors ? 1 : 0;
@@ -649,6 +708,527 @@ static int run_idle(void)
     return open == o.conns && !errors ? 0 : 1;
 }
 
+/* ========================================================================
+ * Long-polling: Engine.IO v4 over HTTP/1.1, by hand
+ * ======================================================================== */
+
+/* A session is two keep-alive connections, as a browser's would be: one
+ * carries the GETs the server holds until it has packets for us, the
+ * other the POSTs that carry ours. Each connection has at most one
+ * request out (no pipelining), and a session has at most one GET and one
+ * POST out, as "Sending data" and "Receiving data" require. A packet
+ * that must go while a POST is out waits for its "ok" and goes in the
+ * next POST, joined to the others by \x1e ("Packet encoding").
+ *
+ * A connection the server closes between two requests (its keep-alive
+ * timeout) is opened again when the next request is due; one it closes
+ * with a request out, a status other than 200, or a packet we did not
+ * expect ends the session with an error, its reason on stderr. */
+
+#define SID_MAX 64            /* longest sid accepted; both servers send 20 */
+#define HEAD_MAX 8192         /* a longer response head is an error */
+#define BODY_MAX (16u << 20)  /* a longer response body is an error */
+#define FAIL_REPORTS 10       /* reasons printed on stderr, at most */
+#define OPEN_AHEAD 128        /* sessions opening at once: their 256
+                               * connects stay under a listen backlog of
+                               * 511 (wshub's, and Node's default), which
+                               * 10,000 at once overflow */
+
+enum { PC_GET, PC_POST };     /* a session's two connections */
+
+enum pstate {
+    P_OPENING,  /* handshake GET out, awaiting the open packet */
+    P_JOINING,  /* "40" due or out, awaiting the CONNECT answer */
+    P_READY,    /* connected to "/" */
+    P_FAILED    /* ended by an error; its connections are closed */
+};
+
+struct session {
+    struct client conn[2];  /* [PC_GET], [PC_POST]; fd -1 while closed */
+    bool opened[2];         /* the connection has been opened before */
+    bool waiting[2];        /* a request is out, its response not all in */
+    enum pstate state;
+    char sid[SID_MAX + 1];  /* from the open packet */
+    bool join_due;          /* "40" to go in the next POST */
+    int pongs_due;          /* "3"s to go in the next POST */
+    bool msg_due;           /* echo: the next message to go in the next POST */
+    bool msg_out;           /* echo: a message sent, its echo not back */
+    uint64_t sent_seq;      /* echo: messages sent */
+    uint64_t recv_seq;      /* echo: echoes checked */
+    uint64_t due_at;        /* echo: when the message in flight became due */
+};
+
+static struct session *ss;
+static int nss;
+static int started;         /* sessions opened so far: ss[0..started) */
+static long reopened;       /* connections the server closed, opened again */
+static char text[1 << 20];  /* scratch: one message's text */
+
+static const char MSG_HEAD[] = "42[\"message\",\"";
+static const char ECHO_HEAD[] = "42[\"message-back\",\"";
+static const char MSG_TAIL[] = "\"]";
+
+/* The text of message seq, o.size bytes: its number in hex, then letters
+ * that depend on it, so a lost, repeated or reordered echo is noticed. */
+static void msg_text(uint64_t seq)
+{
+    char num[17];
+    snprintf(num, sizeof num, "%016llx", (unsigned long long)seq);
+    for (int k = 0; k < o.size; k++)
+        text[k] = k < 16 && o.size >= 16 ? num[k] : (char)('a' + (seq + (uint64_t)k) % 26);
+}
+
+static void hang_up(struct client *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->state = C_DEAD;
+    c->in_len = c->out_len = 0;
+}
+
+static void fail(struct session *s, int i, const char *why)
+{
+    static int reported;
+    if (s->state == P_FAILED)
+        return;
+    if (reported++ < FAIL_REPORTS)
+        fprintf(stderr, "wsload: polling session %d (sid %s): %s\n", i,
+                s->sid[0] ? s->sid : "none yet", why);
+    errors++;
+    s->state = P_FAILED;
+    hang_up(&s->conn[PC_GET]);
+    hang_up(&s->conn[PC_POST]);
+}
+
+/* Start a request on s's connection k, opening it first if it is not
+ * open: the first request on it, or the server closed it since the
+ * last. The caller queues the body, then calls send_now(). */
+static struct client *request(struct session *s, int i, int k, const char *head,
+                              size_t n)
+{
+    struct client *c = &s->conn[k];
+    if (c->fd < 0) {
+        c->fd = open_conn(i);
+        c->state = C_CONNECTING;
+        reopened += s->opened[k];
+        s->opened[k] = true;
+    }
+    queue(c, head, n);
+    s->waiting[k] = true;
+    return c;
+}
+
+static void send_now(struct client *c)
+{
+    if (c->state == C_OPEN && c->out_len)
+        flush(c);
+}
+
+/* The next GET: the handshake while there is no sid, then one to hold. */
+static void get_next(struct session *s, int i)
+{
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "GET %s?EIO=4&transport=polling%s%s HTTP/1.1\r\n"
+                     "Host: %s:%d\r\n\r\n", o.path, s->sid[0] ? "&sid=" : "",
+                     s->sid, o.host, o.port);
+    send_now(request(s, i, PC_GET, head, (size_t)n));
+}
+
+/* If no POST is out, send one with everything due: "40", pongs, and the
+ * next message, joined by \x1e. */
+static void post_next(struct session *s, int i)
+{
+    if (s->state == P_FAILED || s->waiting[PC_POST])
+        return;
+    bool msg = s->msg_due && s->state == P_READY;
+    int parts = s->join_due + s->pongs_due + msg;
+    if (parts == 0)
+        return;
+    size_t len = (size_t)parts - 1 + (s->join_due ? 2 : 0) + (size_t)s->pongs_due +
+                 (msg ? sizeof MSG_HEAD - 1 + (size_t)o.size + sizeof MSG_TAIL - 1 : 0);
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST %s?EIO=4&transport=polling&sid=%s HTTP/1.1\r\n"
+                     "Host: %s:%d\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                     "Content-Length: %zu\r\n\r\n", o.path, s->sid, o.host, o.port, len);
+    struct client *c = request(s, i, PC_POST, head, (size_t)n);
+    const char *sep = "";
+    if (s->join_due) {
+        queue(c, "40", 2);
+        sep = "\x1e";
+    }
+    for (; s->pongs_due > 0; s->pongs_due--) {
+        queue(c, sep, strlen(sep));
+        queue(c, "3", 1);
+        sep = "\x1e";
+    }
+    if (msg) {
+        queue(c, sep, strlen(sep));
+        msg_text(s->sent_seq++);
+        queue(c, MSG_HEAD, sizeof MSG_HEAD - 1);
+        queue(c, text, (size_t)o.size);
+        queue(c, MSG_TAIL, sizeof MSG_TAIL - 1);
+        s->msg_out = true;
+    }
+    s->join_due = s->msg_due = false;
+    send_now(c);
+}
+
+/* An echo: it must be the message out, byte for byte. The next is due. */
+static void poll_echo(struct session *s, int i, const uint8_t *p, size_t n,
+                      uint64_t now)
+{
+    msg_text(s->recv_seq);
+    size_t hn = sizeof ECHO_HEAD - 1, tn = sizeof MSG_TAIL - 1;
+    if (!s->msg_out || n != hn + (size_t)o.size + tn ||
+        memcmp(p + hn, text, (size_t)o.size) != 0 || memcmp(p + n - tn, MSG_TAIL, tn) != 0) {
+        fail(s, i, "an echo that is not the message sent");
+        return;
+    }
+    s->recv_seq++;
+    s->msg_out = false;
+    if (measuring) {
+        measured++;
+        sample_add(&lat, now - s->due_at);
+    }
+    s->msg_due = true;
+    s->due_at = now;
+}
+
+/* One packet of a GET's answer ("Protocol"; Socket.IO inside "4"). */
+static void poll_packet(struct session *s, int i, const uint8_t *p, size_t n,
+                        uint64_t now)
+{
+    static const char sid_key[] = "\"sid\":\"";
+    static const char auth[] = "42[\"auth\",";
+    if (n == 1 && p[0] == '2') { /* ping */
+        s->pongs_due++;
+        return;
+    }
+    if (n == 1 && p[0] == '6') /* noop */
+        return;
+    if (n > 1 && p[0] == '0' && s->state == P_OPENING) { /* open */
+        const uint8_t *k = memmem(p, n, sid_key, sizeof sid_key - 1);
+        const uint8_t *v = k ? k + sizeof sid_key - 1 : NULL;
+        const uint8_t *e = v ? memchr(v, '"', (size_t)(p + n - v)) : NULL;
+        if (!e || e == v || e - v > SID_MAX) {
+            fail(s, i, "an open packet without a sid");
+            return;
+        }
+        memcpy(s->sid, v, (size_t)(e - v));
+        s->sid[e - v] = '\0';
+        s->state = P_JOINING;
+        s->join_due = true;
+        return;
+    }
+    if (n >= 2 && p[0] == '4' && p[1] == '0' && s->state == P_JOINING) { /* CONNECT */
+        s->state = P_READY;
+        if (strcmp(o.mode, "echo") == 0) {
+            s->msg_due = true;
+            s->due_at = now;
+        }
+        return;
+    }
+    if (n >= sizeof auth - 1 && memcmp(p, auth, sizeof auth - 1) == 0)
+        return; /* the echo app greets each socket with its auth */
+    if (n >= sizeof ECHO_HEAD - 1 && memcmp(p, ECHO_HEAD, sizeof ECHO_HEAD - 1) == 0 &&
+        s->state == P_READY) {
+        poll_echo(s, i, p, n, now);
+        return;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "unexpected packet \"%.*s\"", n > 40 ? 40 : (int)n,
+             (const char *)p);
+    fail(s, i, why);
+}
+
+/* A GET answered: its packets, then the next GET, and a POST if the
+ * packets made one due. */
+static void get_answer(struct session *s, int i, const uint8_t *p, size_t n,
+                       uint64_t now)
+{
+    if (n == 0) {
+        fail(s, i, "an empty answer to a GET");
+        return;
+    }
+    size_t pos = 0;
+    for (;;) {
+        const uint8_t *sep = memchr(p + pos, 0x1e, n - pos);
+        size_t end = sep ? (size_t)(sep - p) : n;
+        poll_packet(s, i, p + pos, end - pos, now);
+        if (s->state == P_FAILED)
+            return;
+        if (!sep)
+            break;
+        pos = end + 1;
+    }
+    get_next(s, i);
+    post_next(s, i);
+}
+
+/* The head's status, Content-Length and "Connection: close". Returns 0,
+ * or -1 unless it is HTTP/1.1 with a Content-Length (both servers send
+ * one; chunked answers are not read). */
+static int parse_head(const uint8_t *p, size_t n, int *status, size_t *len,
+                      bool *close)
+{
+    if (n < 16 || memcmp(p, "HTTP/1.1 ", 9) != 0 || p[9] < '1' || p[9] > '5' ||
+        p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+        return -1;
+    *status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    *len = SIZE_MAX;
+    *close = false;
+    const uint8_t *line = (const uint8_t *)memchr(p, '\n', n) + 1, *end = p + n;
+    while (line < end) {
+        const uint8_t *eol = memchr(line, '\n', (size_t)(end - line));
+        char h[128];
+        size_t hl = (size_t)(eol - line) < sizeof h - 1 ? (size_t)(eol - line) : sizeof h - 1;
+        memcpy(h, line, hl);
+        h[hl] = '\0';
+        if (strncasecmp(h, "Content-Length:", 15) == 0) {
+            char *q = h + 15;
+            while (*q == ' ')
+                q++;
+            if (*q < '0' || *q > '9')
+                return -1;
+            *len = (size_t)strtoull(q, NULL, 10);
+        } else if (strncasecmp(h, "Connection:", 11) == 0 && strcasestr(h, "close")) {
+            *close = true;
+        } else if (strncasecmp(h, "Transfer-Encoding:", 18) == 0) {
+            return -1;
+        }
+        line = eol + 1;
+    }
+    return *len == SIZE_MAX ? -1 : 0;
+}
+
+/* The responses connection k of s has received: each completes its
+ * request. Returns true if the server said it closes the connection
+ * (it is closed, and opened again for the next request). */
+static bool poll_consume(struct session *s, int i, int k, uint64_t now)
+{
+    struct client *c = &s->conn[k];
+    bool closed = false;
+    size_t off = 0;
+    while (!closed && s->state != P_FAILED && off < c->in_len) {
+        const uint8_t *p = c->in + off;
+        size_t have = c->in_len - off;
+        const uint8_t *e = memmem(p, have, "\r\n\r\n", 4);
+        if (!s->waiting[k]) {
+            fail(s, i, "bytes with no request out");
+            return false;
+        }
+        if (!e) {
+            if (have > HEAD_MAX)
+                fail(s, i, "a response head over HEAD_MAX");
+            break;
+        }
+        size_t hn = (size_t)(e - p) + 4, len;
+        int status;
+        if (parse_head(p, hn, &status, &len, &closed) != 0 || len > BODY_MAX) {
+            fail(s, i, "a response head without Content-Length");
+            return false;
+        }
+        if (status != 200) {
+            char why[160];
+            snprintf(why, sizeof why, "%s answered %d: %.*s", k == PC_GET ? "GET" : "POST",
+                     status, have - hn < len ? 0 : (int)(len < 80 ? len : 80),
+                     (const char *)p + hn);
+            fail(s, i, why);
+            return false;
+        }
+        if (have - hn < len) {
+            closed = false;
+            break;
+        }
+        s->waiting[k] = false;
+        off += hn + len;
+        if (closed) { /* the body is still in c->in: close, then read it */
+            close(c->fd);
+            c->fd = -1;
+            c->state = C_DEAD;
+            c->out_len = 0;
+        }
+        if (k == PC_GET) {
+            get_answer(s, i, p + hn, len, now);
+        } else if (len != 2 || memcmp(p + hn, "ok", 2) != 0) {
+            fail(s, i, "a POST answered with something other than \"ok\"");
+        } else {
+            post_next(s, i);
+        }
+    }
+    if (s->state == P_FAILED)
+        return false;
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+    if (closed)
+        c->in_len = 0;
+    return closed;
+}
+
+/* One turn of the polling loop: every connection of every session. */
+static void poll_step(int timeout)
+{
+    int n = 2 * nss;
+    for (int j = 0; j < n; j++) {
+        struct client *c = &ss[j / 2].conn[j % 2];
+        pfd[j].fd = c->state == C_DEAD ? -1 : c->fd;
+        pfd[j].events = POLLIN | (c->out_len || c->state == C_CONNECTING ? POLLOUT : 0);
+    }
+    if (poll(pfd, (nfds_t)n, timeout) <= 0)
+        return;
+    uint64_t now = now_ns();
+    for (int j = 0; j < n; j++) {
+        int i = j / 2, k = j % 2;
+        struct session *s = &ss[i];
+        struct client *c = &s->conn[k];
+        if (!pfd[j].revents || c->state == C_DEAD || s->state == P_FAILED)
+            continue;
+        if (c->state == C_CONNECTING && (pfd[j].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            int err = 0;
+            socklen_t el = sizeof err;
+            getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+            if (err) {
+                fail(s, i, strerror(err));
+                continue;
+            }
+            c->state = C_OPEN;
+        }
+        if (pfd[j].revents & (POLLIN | POLLHUP | POLLERR)) {
+            bool open = read_in(c);
+            int err = errno;
+            bool closed = poll_consume(s, i, k, now);
+            if (!open && !closed && s->state != P_FAILED) {
+                char why[128];
+                snprintf(why, sizeof why, "the %s connection %s with a request out",
+                         k == PC_GET ? "GET" : "POST", err ? strerror(err) : "closed");
+                if (s->waiting[k])
+                    fail(s, i, why);
+                else
+                    hang_up(c); /* keep-alive timeout: opened again when needed */
+            }
+        }
+        if (s->state != P_FAILED)
+            send_now(c);
+        if (c->state == C_DEAD && c->fd >= 0)
+            fail(s, i, "a write failed");
+    }
+}
+
+static void poll_alloc(int n)
+{
+    nss = n;
+    ss = calloc((size_t)n, sizeof *ss);
+    pfd = calloc(2 * (size_t)n, sizeof *pfd);
+    if (!ss || !pfd)
+        die("wsload: calloc");
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < 2; k++) {
+            ss[i].conn[k].fd = -1; /* opened with its first request */
+            ss[i].conn[k].state = C_DEAD;
+        }
+    }
+}
+
+static int count_pstate(enum pstate p)
+{
+    int n = 0;
+    for (int i = 0; i < nss; i++)
+        n += ss[i].state == p;
+    return n;
+}
+
+/* Run until every session is connected to "/" (or failed), up to 60 s,
+ * opening them OPEN_AHEAD at a time. A session's GET connection opens
+ * with the handshake, its POST connection with the first POST ("40"). */
+static void poll_open_all(void)
+{
+    uint64_t limit = now_ns() + 60000000000ull;
+    for (;;) {
+        int done = count_pstate(P_READY) + count_pstate(P_FAILED);
+        if (done == nss || now_ns() > limit)
+            break;
+        for (; started < nss && started - done < OPEN_AHEAD; started++)
+            get_next(&ss[started], started);
+        poll_step(100);
+    }
+}
+
+static int run_poll_echo(void)
+{
+    poll_alloc(o.conns);
+    poll_open_all();
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1000000000ull) /* warm up */
+        poll_step(100);
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    while (now_ns() - window_start < (uint64_t)o.seconds * 1000000000ull)
+        poll_step(100);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(window_end - window_start) / 1e9;
+    int ready = count_pstate(P_READY);
+    printf("mode=echo kind=polling conns=%d ready=%d size=%d msgs_per_s=%.0f p50_us=%.0f "
+           "p99_us=%.0f reopened=%ld ", o.conns, ready, o.size, (double)measured / secs,
+           percentile(&lat, 0.5), percentile(&lat, 0.99), reopened);
+    report_cpu(tool0, srv0, secs, (double)measured, "msg");
+    printf("errors=%ld\n", errors + (nss - ready - count_pstate(P_FAILED)));
+    return errors || ready < nss ? 1 : 0;
+}
+
+static int run_poll_idle(void)
+{
+    if (!o.server_pid) {
+        fprintf(stderr, "wsload: idle needs --server-pid\n");
+        return 2;
+    }
+    long before = rss_kib(o.server_pid);
+    poll_alloc(o.conns);
+    uint64_t t_open = now_ns();
+    poll_open_all();
+    t_open = now_ns() - t_open;
+    /* Hold them a moment, answering pings, so every GET is held. */
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1500000000ull)
+        poll_step(100);
+    long after = rss_kib(o.server_pid);
+    int ready = count_pstate(P_READY), held = 0, posts = 0;
+    for (int i = 0; i < nss; i++) {
+        held += ss[i].state == P_READY && ss[i].waiting[PC_GET];
+        posts += ss[i].conn[PC_POST].fd >= 0;
+    }
+    printf("mode=idle kind=polling conns=%d ready=%d held=%d post_conns=%d reopened=%ld "
+           "open_ms=%.0f rss_before_kib=%ld rss_after_kib=%ld bytes_per_conn=%.0f errors=%ld\n",
+           o.conns, ready, held, posts, reopened, (double)t_open / 1e6, before, after,
+           ready ? (double)(after - before) * 1024.0 / ready : 0,
+           errors + (nss - ready - count_pstate(P_FAILED)));
+    return ready == nss && !errors ? 0 : 1;
+}
+
+/* 2 descriptors per polling session, 1 per WebSocket: lift the soft
+ * limit to the hard one. */
+static void raise_fd_limit(int need)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        die("wsload: getrlimit");
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            die("wsload: setrlimit");
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)need + 16 > rl.rlim_cur) {
+        fprintf(stderr, "wsload: %d connections need more descriptors than "
+                        "RLIMIT_NOFILE allows (%llu; see ulimit -Hn)\n",
+                need, (unsigned long long)rl.rlim_cur);
+        exit(2);
+    }
+}
+
 static void usage(void)
 {
     fprintf(stderr,
@@ -660,9 +1240,13 @@ static void usage(void)
         "  --seconds T                  measured time (5)\n"
         "  --sources N                  spread over 127.0.0.1..N (1)\n"
         "  --idle N                     echo: N more connections held idle\n"
+        "  --quiet MS                   echo: one more connection sends every\n"
+        "                               MS ms and times its echo (--conns may be 0)\n"
         "  --server-pid PID             read the server's CPU and RSS\n"
         "  --busy                       busy-poll, for latency\n"
-        "  --sio                        idle: Socket.IO sessions\n");
+        "  --sio                        idle: Socket.IO sessions\n"
+        "  --polling                    echo, idle: Socket.IO sessions on\n"
+        "                               long-polling at --path (/socket.io/)\n");
     exit(2);
 }
 
@@ -671,17 +1255,19 @@ int main(int argc, char **argv)
     if (argc < 2)
         usage();
     o.mode = argv[1];
+    bool path_set = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--busy")) { o.busy = true; continue; }
         if (!strcmp(a, "--sio")) { o.sio = true; continue; }
+        if (!strcmp(a, "--polling")) { o.polling = true; continue; }
         if (!v)
             usage();
         i++;
         if (!strcmp(a, "--host")) o.host = v;
         else if (!strcmp(a, "--port")) o.port = atoi(v);
-        else if (!strcmp(a, "--path")) o.path = v;
+        else if (!strcmp(a, "--path")) o.path = v, path_set = true;
         else if (!strcmp(a, "--conns")) o.conns = atoi(v);
         else if (!strcmp(a, "--depth")) o.depth = atoi(v);
         else if (!strcmp(a, "--size")) o.size = atoi(v);
@@ -690,11 +1276,20 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--sources")) o.sources = atoi(v);
         else if (!strcmp(a, "--server-pid")) o.server_pid = atoi(v);
         else if (!strcmp(a, "--idle")) o.idle = atoi(v);
+        else if (!strcmp(a, "--quiet")) o.quiet = atoi(v);
         else usage();
     }
-    if (o.size > 1 << 20 || o.conns < 1 || o.depth < 1 || o.rate < 1)
+    if (o.size > 1 << 20 || o.conns < (o.quiet ? 0 : 1) || o.depth < 1 || o.rate < 1 ||
+        (o.polling && (o.depth != 1 || o.idle != 0)))
         usage();
+    if (o.polling && !path_set)
+        o.path = "/socket.io/";
     rng ^= now_ns();
+    raise_fd_limit(o.polling ? 2 * o.conns : o.conns + o.idle + 2);
+    if (o.polling && !strcmp(o.mode, "echo"))
+        return run_poll_echo();
+    if (o.polling && !strcmp(o.mode, "idle"))
+        return run_poll_idle();
     if (!strcmp(o.mode, "echo"))
         return run_echo();
     if (!strcmp(o.mode, "fanout"))
