@@ -88,6 +88,8 @@
                                   * (measured: 2 ms cost the scaling row
                                   * 2.4x, 8 ms 2.1x; its target is 2x) */
 #define COLD_SLICE_MIN 64        /* fewest cold entries worth a poll() call */
+#define COLD_SMALL 1024          /* a cold part this small is slept on whole
+                                  * (a scan of it costs ~45 us) */
 #define IDLE_FREE_MS 1000        /* no input for this long: a connection's
                                   * empty buffers are given back (one that
                                   * only receives re-allocates once a
@@ -967,9 +969,12 @@ static void run(void)
         size_t hot = loop.ps.nhot;  /* the walk's part of the array */
         size_t lo = 0, hi = 0;      /* a cold slice polled, if lo < hi */
         int ready = wait_poll(hot, 0);
-        if (ready == 0 && !spin && timeout != 0 && loop.ps.nhot <= 1) {
-            /* Nothing hot: sleep on everything, the one kind of wait
-             * that costs 10,000 descriptors' scan, and only when idle. */
+        if (ready == 0 && !spin && timeout != 0 &&
+            (loop.ps.nhot <= 1 || loop.ps.n - loop.ps.nhot <= COLD_SMALL)) {
+            /* Nothing hot, or a cold part small enough to be cheap:
+             * sleep on everything, and see what comes in the order the
+             * slots hold it. With 10,000 cold ones this scan is the
+             * expensive wait, so it is kept for when the loop is idle. */
             hot = loop.ps.n;
             ready = wait_poll(hot, timeout);
             loop.cold_credit = 0; /* every cold entry was just looked at */
