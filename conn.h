@@ -135,6 +135,13 @@ struct conn {
                              * the end of the turn (conn_later) */
 };
 
+/* True while c's next HTTP request must wait: a file is being sent, or a
+ * long-polling GET is held until its session has something to say. */
+static inline bool conn_http_busy(const struct conn *c)
+{
+    return c->file_fd >= 0 || c->role == ROLE_POLL_GET;
+}
+
 /* ---- what the loop offers --------------------------------------------------- */
 
 /* The server's state that web.c and engine.c may read. */

@@ -374,13 +374,6 @@ void conn_drain(struct conn *c)
  * Reading and writing
  * ======================================================================== */
 
-/* True while c's next request must wait: a file is being sent, or a
- * long-polling GET is held until its session has something to say. */
-static bool http_busy(const struct conn *c)
-{
-    return c->file_fd >= 0 || c->role == ROLE_POLL_GET;
-}
-
 /* Run the parsers over loop.rbuf[0..len) and keep what they did not use
  * in c->in: a partial header, or input held back (paused) while a file,
  * a held GET or a large reply is still being written. */
@@ -398,7 +391,7 @@ static void conn_process(struct conn *c, size_t len)
         conn_kill(c, "out of memory");
         return;
     }
-    c->paused = c->out.len >= srv.high_water || http_busy(c);
+    c->paused = c->out.len >= srv.high_water || conn_http_busy(c);
 }
 
 /* Move the bytes held in c->in to the front of loop.rbuf. Returns how many. */
@@ -503,7 +496,7 @@ static void conn_update(struct conn *c)
     conn_write(c);
     if (c->state == CONN_DEAD)
         return;
-    if (c->paused && c->out.len < srv.high_water && !http_busy(c)) {
+    if (c->paused && c->out.len < srv.high_water && !conn_http_busy(c)) {
         c->paused = false;
         conn_process(c, conn_take_held(c));
         conn_write(c);

@@ -417,13 +417,6 @@ static void handle_request(struct conn *c, const struct http_request *req,
     serve_file(c, req, path, head);
 }
 
-/* True while c may not start on its next request: a file or a held
- * long-polling GET is still being answered (pipelined requests wait). */
-static bool busy(const struct conn *c)
-{
-    return c->file_fd >= 0 || c->role == ROLE_POLL_GET;
-}
-
 /* A POST to an Engine.IO path: the only requests whose body we read. */
 static bool body_wanted(const struct http_request *req)
 {
@@ -449,7 +442,7 @@ static void finish_body(struct conn *c)
 
 /* Parse and answer every complete request in data. Returns bytes used;
  * the loop keeps the rest and offers it again with more bytes. Stops
- * early while busy() or once the connection leaves the HTTP state. */
+ * early while conn_http_busy(), or once the connection leaves HTTP. */
 size_t web_input(struct conn *c, uint8_t *data, size_t len)
 {
     size_t used = 0;
@@ -464,10 +457,10 @@ size_t web_input(struct conn *c, uint8_t *data, size_t len)
         if (c->body_left > 0)
             return used;
         finish_body(c);
-        if (!busy(c))
+        if (!conn_http_busy(c))
             next_request(c);
     }
-    while (c->state == CONN_HTTP && !busy(c) && used < len) {
+    while (c->state == CONN_HTTP && !conn_http_busy(c) && used < len) {
         struct http_request req;
         int n = http_parse_request((const char *)data + used, len - used, &req);
         if (n == HTTP_NEED_MORE)
@@ -518,7 +511,7 @@ size_t web_input(struct conn *c, uint8_t *data, size_t len)
         }
         handle_request(c, &req, data + used + n, (size_t)body);
         used += (size_t)n + (size_t)body;
-        if (!busy(c))
+        if (!conn_http_busy(c))
             next_request(c);
     }
     return used;
