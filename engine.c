@@ -919,9 +919,12 @@ static void hub_close(void *peer, enum hub_close why, const char *text)
 {
     uint16_t code = why == HUB_CLOSE_TOO_BIG    ? WS_CLOSE_TOO_BIG
                     : why == HUB_CLOSE_INTERNAL ? WS_CLOSE_INTERNAL_ERROR
+                    : why == HUB_CLOSE_SERVER   ? WS_CLOSE_NORMAL
                                                 : WS_CLOSE_POLICY;
-    session_end(peer, why == HUB_CLOSE_TIMEOUT ? "connect timeout" : "parse error",
-                '1', code, text);
+    const char *reason = why == HUB_CLOSE_TIMEOUT  ? "connect timeout"
+                         : why == HUB_CLOSE_SERVER ? "forced server close"
+                                                   : "parse error";
+    session_end(peer, reason, '1', code, text);
 }
 
 static const struct hub_transport transport = {hub_send, hub_close};

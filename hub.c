@@ -30,6 +30,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "hub.h"
+#include "hub_private.h"
 #include "json.h"
 #include "pool.h"
 #include "sio.h"
@@ -38,134 +39,12 @@
 #include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ========================================================================
- * Data structures
- * ======================================================================== */
-
-/* An intrusive string-keyed hash table: rooms by name, sockets by id. */
-struct hub_node {
-    struct hub_node *next; /* next in the same bucket */
-    uint32_t hash;         /* hash_str(seed, key), kept to grow cheaply */
-    const char *key;       /* owned by the struct this node is part of */
-};
-
-struct hub_map {
-    struct hub_node **buckets; /* nbuckets chains; NULL while empty */
-    size_t nbuckets;           /* a power of two, or 0 */
-    size_t count;              /* nodes in the table */
-};
-
-struct listener {
-    char *event;     /* event name, malloc'd */
-    hub_handler *fn; /* called with the socket, the event and ud */
-    void *ud;        /* the handler's own pointer */
-};
-
-/* A room: a named set of sockets, stored densely so that a broadcast
- * walks exactly its members and a member leaves in O(1). */
-struct hub_room {
-    struct hub_node node;        /* key: name; in nsp->rooms */
-    struct hub_socket **members; /* members[0..count) */
-    size_t count;                /* members now */
-    size_t cap;                  /* slots allocated */
-    char name[];                 /* NUL-terminated */
-};
-
-/* A socket's place in one room: room->members[index] == the socket. */
-struct membership {
-    struct hub_room *room;
-    size_t index;
-};
-
-/* An ack we asked the client for (hub_emit_ack). */
-struct pending_ack {
-    int64_t id;       /* the ack id sent with the event */
-    int64_t deadline; /* ms; the callback gets timed_out after it */
-    hub_ack_cb *cb;
-    void *ud;
-};
-
-enum sock_state {
-    SOCK_OPEN,    /* connected to its namespace */
-    SOCK_CLOSING, /* "disconnect" handlers are running */
-    SOCK_CLOSED   /* out of every table; freed when the hub is idle */
-};
-
-struct hub_socket {
-    struct hub_node node;       /* key: id; in nsp->by_id */
-    char id[21];                /* 20 base64url characters from RAND_bytes */
-    uint8_t state;              /* enum sock_state; only SOCK_OPEN sockets
-                                 * get packets */
-    struct hub_nsp *nsp;        /* the namespace it is connected to */
-    struct hub_session *ss;     /* the connection it travels on */
-    size_t nsp_index;           /* nsp->sockets[nsp_index] == this */
-    struct membership *rooms;   /* rooms joined, rooms[0..nrooms) */
-    size_t nrooms, roomcap;     /* used and allocated entries of rooms */
-    struct pending_ack *acks;   /* acks awaited from the client */
-    size_t nacks, ackcap;       /* used and allocated entries of acks */
-    int64_t next_ack_id;        /* id for the next hub_emit_ack */
-    void *data;                 /* the application's per-socket state */
-    struct hub_socket *next;    /* next socket of the session, or in the
-                                 * hub's graveyard once closed */
-};
-
-struct hub_nsp {
-    struct hub *hub;
-    char *name;                 /* "/", "/custom", ... */
-    struct listener *ls;        /* handlers, in registration order */
-    size_t nls, lcap;           /* used and allocated entries of ls */
-    struct hub_socket **sockets;/* every open socket, densely */
-    size_t nsockets, scap;      /* used and allocated entries of sockets */
-    struct hub_map by_id;       /* socket id -> socket */
-    struct hub_map rooms;       /* room name -> struct hub_room */
-    struct hub_nsp *next;       /* next namespace of the hub */
-};
-
-/* A BINARY_EVENT or BINARY_ACK whose attachments are still arriving. */
-struct pending_bin {
-    char *text;                     /* the packet text, copied */
-    size_t len;                     /* bytes at text */
-    int need;                       /* attachments announced */
-    int have;                       /* attachments received */
-    struct hub_blob bins[SIO_MAX_ATTACHMENTS]; /* each malloc'd */
-    size_t bytes;                   /* text + attachments, <= max_payload */
-};
-
-struct hub_session {
-    struct hub *hub;
-    void *peer;                 /* the transport's handle */
-    bool closed;                /* no more packets are processed */
-    struct hub_socket *sockets; /* one per namespace joined, linked */
-    struct timer timer;         /* until the first CONNECT: the connect
-                                 * timeout; then the earliest ack deadline
-                                 * of its sockets (lazily: it may fire
-                                 * early, and is set again then) */
-    bool connected;             /* a CONNECT has come */
-    struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
-    struct hub_session *prev, *next; /* the hub's list of sessions */
-};
-
-struct hub {
-    struct hub_transport t;       /* how bytes leave */
-    struct hub_options opt;       /* timings and limits */
-    struct hub_nsp *nsps;         /* namespaces, linked */
-    struct hub_session *sessions; /* live sessions, doubly linked */
-    struct hub_session *dead;     /* sessions gone, freed when idle */
-    struct hub_socket *graveyard; /* sockets closed, freed when idle */
-    int depth;                    /* nesting of entry points; 0 = idle */
-    int64_t now;                  /* ms, the time the caller last gave */
-    struct timers timers;         /* connect and ack deadlines */
-    struct pool sessions_pool;    /* every struct hub_session (pool.h) */
-    struct pool sockets_pool;     /* every struct hub_socket */
-    struct jbuf scratch;          /* where emits are encoded, reused */
-    uint32_t seed;                /* random hash seed, against flooding */
-};
+#include <time.h>
 
 /* Frees and callbacks may not happen under a handler's feet: a handler
  * can disconnect the very socket whose event is being dispatched. So
  * closed objects wait in a list until the outermost call returns. */
-static void hub_enter(struct hub *h)
+void hub_enter(struct hub *h)
 {
     h->depth++;
 }
@@ -188,7 +67,7 @@ static void hub_flush(struct hub *h)
     }
 }
 
-static void hub_exit(struct hub *h)
+void hub_exit(struct hub *h)
 {
     if (--h->depth > 0)
         return;
@@ -198,106 +77,13 @@ static void hub_exit(struct hub *h)
 }
 
 /* ========================================================================
- * The hash table
- * ======================================================================== */
-
-/* FNV-1a, started from a per-process random seed so that nobody can
- * choose room names that all land in one bucket. */
-static uint32_t hash_str(uint32_t seed, const char *s)
-{
-    uint32_t h = 2166136261u ^ seed;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static struct hub_node *map_find(const struct hub_map *m, uint32_t seed,
-                                 const char *key)
-{
-    if (m->nbuckets == 0)
-        return NULL;
-    uint32_t hv = hash_str(seed, key);
-    for (struct hub_node *n = m->buckets[hv & (m->nbuckets - 1)]; n; n = n->next) {
-        if (n->hash == hv && strcmp(n->key, key) == 0)
-            return n;
-    }
-    return NULL;
-}
-
-/* Insert node (its key set). Doubles the bucket array at load 1. */
-static int map_add(struct hub_map *m, uint32_t seed, struct hub_node *node)
-{
-    if (m->count >= m->nbuckets) {
-        size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
-        struct hub_node **b = calloc(nb, sizeof *b);
-        if (!b)
-            return -1;
-        for (size_t i = 0; i < m->nbuckets; i++) {
-            while (m->buckets[i]) {
-                struct hub_node *n = m->buckets[i];
-                m->buckets[i] = n->next;
-                n->next = b[n->hash & (nb - 1)];
-                b[n->hash & (nb - 1)] = n;
-            }
-        }
-        free(m->buckets);
-        m->buckets = b;
-        m->nbuckets = nb;
-    }
-    node->hash = hash_str(seed, node->key);
-    struct hub_node **slot = &m->buckets[node->hash & (m->nbuckets - 1)];
-    node->next = *slot;
-    *slot = node;
-    m->count++;
-    return 0;
-}
-
-static void map_del(struct hub_map *m, struct hub_node *node)
-{
-    struct hub_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
-    while (*p != node)
-        p = &(*p)->next;
-    *p = node->next;
-    m->count--;
-}
-
-/* Grow a dense array of elem-sized items so one more fits. It starts at
- * two: most sockets are in one or two rooms, and 10,000 of them should
- * not each keep room for four. */
-static int grow(void **arr, size_t *cap, size_t used, size_t elem)
-{
-    if (used < *cap)
-        return 0;
-    size_t nc = *cap ? *cap * 2 : 2;
-    void *p = realloc(*arr, nc * elem);
-    if (!p)
-        return -1;
-    *arr = p;
-    *cap = nc;
-    return 0;
-}
-
-/* ========================================================================
  * Encoding and sending
  * ======================================================================== */
 
-/* A packet ready to send: the Socket.IO text, then one binary message
- * per attachment. Built once per emit, then handed unchanged to every
- * recipient. The text lives in the hub's scratch buffer, which keeps its
- * memory from one emit to the next: no allocation per message. The
- * attachments are the caller's own bytes, not copied. */
-struct outgoing {
-    const char *text;             /* the packet, e.g. 2["news",1] */
-    size_t len;                   /* bytes at text */
-    const struct hub_blob *bins;  /* attachments, or NULL */
-    size_t nbins;                 /* how many */
-};
 
 /* Build an EVENT (event != NULL) or ACK packet into the scratch buffer.
  * Returns 0, or -1 if out of memory or over SIO_MAX_ATTACHMENTS. */
-static int build(struct hub *h, struct outgoing *o, int type,
+int hub_build(struct hub *h, struct outgoing *o, int type,
                  const struct hub_nsp *nsp, int64_t ack_id, const char *event,
                  const struct hub_args *a)
 {
@@ -327,7 +113,7 @@ static int build(struct hub *h, struct outgoing *o, int type,
     return 0;
 }
 
-static void deliver(struct hub_session *ss, const struct outgoing *o)
+void hub_deliver(struct hub_session *ss, const struct outgoing *o)
 {
     if (ss->closed)
         return;
@@ -400,7 +186,7 @@ const char *hub_nsp_name(const struct hub_nsp *nsp)
  * fires them itself. Returns 0, or -1 if out of memory. */
 int hub_on(struct hub_nsp *nsp, const char *event, hub_handler *fn, void *ud)
 {
-    if (grow((void **)&nsp->ls, &nsp->lcap, nsp->nls, sizeof *nsp->ls) != 0)
+    if (hub_grow((void **)&nsp->ls, &nsp->lcap, nsp->nls, sizeof *nsp->ls) != 0)
         return -1;
     char *name = strdup(event);
     if (!name)
@@ -424,8 +210,8 @@ int hub_fire(struct hub_nsp *nsp, struct hub_socket *s, struct hub_event *ev)
     for (size_t i = 0; i < nsp->nls; i++) {
         if (s && s->state == SOCK_CLOSED)
             break;
-        if (strcmp(nsp->ls[i].event, ev->name) != 0)
-            continue;
+        if (!nsp->ls[i].fn || strcmp(nsp->ls[i].event, ev->name) != 0)
+            continue; /* not this event, or a server-side listener */
         hub_handler *fn = nsp->ls[i].fn; /* ls may move if fn calls hub_on */
         void *ud = nsp->ls[i].ud;
         fn(s, ev, ud);
@@ -436,143 +222,6 @@ int hub_fire(struct hub_nsp *nsp, struct hub_socket *s, struct hub_event *ev)
 }
 
 /* ========================================================================
- * Rooms
- * ======================================================================== */
-
-static struct hub_room *find_room(struct hub_nsp *nsp, const char *name)
-{
-    return (struct hub_room *)map_find(&nsp->rooms, nsp->hub->seed, name);
-}
-
-static struct hub_socket *find_socket_by_id(struct hub_nsp *nsp, const char *id)
-{
-    return (struct hub_socket *)map_find(&nsp->by_id, nsp->hub->seed, id);
-}
-
-/* Put s in room (creating it). A socket is always in the room named by
- * its own id, virtually: that one costs nothing. Returns 0, or -1. */
-int hub_join(struct hub_socket *s, const char *room)
-{
-    if (s->state != SOCK_OPEN)
-        return -1;
-    if (hub_in_room(s, room))
-        return 0;
-    struct hub_nsp *nsp = s->nsp;
-    /* A room may not take another socket's id as its name, or it would
-     * capture the messages sent to that socket. */
-    if (find_socket_by_id(nsp, room))
-        return -1;
-    struct hub_room *r = find_room(nsp, room);
-    if (!r) {
-        size_t len = strlen(room);
-        r = calloc(1, sizeof *r + len + 1);
-        if (!r)
-            return -1;
-        memcpy(r->name, room, len + 1);
-        r->node.key = r->name;
-        if (map_add(&nsp->rooms, nsp->hub->seed, &r->node) != 0) {
-            free(r);
-            return -1;
-        }
-    }
-    if (grow((void **)&r->members, &r->cap, r->count, sizeof *r->members) != 0 ||
-        grow((void **)&s->rooms, &s->roomcap, s->nrooms, sizeof *s->rooms) != 0) {
-        if (r->count == 0) {
-            map_del(&nsp->rooms, &r->node);
-            free(r->members);
-            free(r);
-        }
-        return -1;
-    }
-    r->members[r->count] = s;
-    s->rooms[s->nrooms].room = r;
-    s->rooms[s->nrooms].index = r->count;
-    r->count++;
-    s->nrooms++;
-    return 0;
-}
-
-/* Remove s's k-th membership: swap the room's last member into its slot
- * (and fix that member's index), and delete the room once empty. */
-static void leave_at(struct hub_socket *s, size_t k)
-{
-    struct hub_room *r = s->rooms[k].room;
-    size_t idx = s->rooms[k].index;
-    struct hub_socket *moved = r->members[--r->count];
-    r->members[idx] = moved;
-    if (moved != s) {
-        for (size_t j = 0; j < moved->nrooms; j++) {
-            if (moved->rooms[j].room == r) {
-                moved->rooms[j].index = idx;
-                break;
-            }
-        }
-    }
-    s->rooms[k] = s->rooms[--s->nrooms];
-    if (r->count == 0) {
-        map_del(&s->nsp->rooms, &r->node);
-        free(r->members);
-        free(r);
-    }
-}
-
-void hub_leave(struct hub_socket *s, const char *room)
-{
-    for (size_t k = 0; k < s->nrooms; k++) {
-        if (strcmp(s->rooms[k].room->name, room) == 0) {
-            leave_at(s, k);
-            return;
-        }
-    }
-}
-
-bool hub_in_room(const struct hub_socket *s, const char *room)
-{
-    if (strcmp(room, s->id) == 0)
-        return true;
-    for (size_t k = 0; k < s->nrooms; k++) {
-        if (strcmp(s->rooms[k].room->name, room) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The sockets in room: a real room's members, or the one socket whose id
- * names it. *n is set to the count; the array is valid until the next
- * join or leave. Returns NULL with *n = 0 for an empty room. */
-struct hub_socket *const *hub_room_members(struct hub_nsp *nsp,
-                                           const char *room, size_t *n)
-{
-    struct hub_socket *s = find_socket_by_id(nsp, room);
-    if (s) {
-        *n = 1;
-        return &nsp->sockets[s->nsp_index];
-    }
-    struct hub_room *r = find_room(nsp, room);
-    *n = r ? r->count : 0;
-    return r ? r->members : NULL;
-}
-
-size_t hub_room_size(struct hub_nsp *nsp, const char *room)
-{
-    size_t n;
-    hub_room_members(nsp, room, &n);
-    return n;
-}
-
-/* Write up to max room names of s into names (its own id first).
- * Returns how many there are in all. */
-size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
-                        size_t max)
-{
-    if (max > 0)
-        names[0] = s->id;
-    for (size_t k = 0; k < s->nrooms && k + 1 < max; k++)
-        names[k + 1] = s->rooms[k].room->name;
-    return s->nrooms + 1;
-}
-
-/* ========================================================================
  * Emitting
  * ======================================================================== */
 
@@ -580,35 +229,9 @@ size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
 void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a)
 {
     struct outgoing o;
-    if (s->state == SOCK_CLOSED || build(s->nsp->hub, &o, SIO_EVENT, s->nsp, -1, event, a) != 0)
+    if (s->state == SOCK_CLOSED || hub_build(s->nsp->hub, &o, SIO_EVENT, s->nsp, -1, event, a) != 0)
         return;
-    deliver(s->ss, &o);
-}
-
-/* Send event to every socket in room (NULL: the whole namespace), except
- * `except` (NULL: nobody). The packet is encoded once; every recipient is
- * handed the same bytes. Costs one step per member of the room. */
-void hub_emit_to(struct hub_nsp *nsp, const char *room,
-                 const struct hub_socket *except, const char *event,
-                 const struct hub_args *a)
-{
-    struct hub_socket *const *members;
-    size_t n;
-    if (room) {
-        members = hub_room_members(nsp, room, &n);
-    } else {
-        members = nsp->sockets;
-        n = nsp->nsockets;
-    }
-    if (n == 0)
-        return;
-    struct outgoing o;
-    if (build(nsp->hub, &o, SIO_EVENT, nsp, -1, event, a) != 0)
-        return;
-    for (size_t i = 0; i < n; i++) {
-        if (members[i] != except && members[i]->state != SOCK_CLOSED)
-            deliver(members[i]->ss, &o);
-    }
+    hub_deliver(s->ss, &o);
 }
 
 /* Send event to s asking for an ack: cb runs once, with the client's
@@ -620,11 +243,11 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
 {
     if (s->state != SOCK_OPEN)
         return -1;
-    if (grow((void **)&s->acks, &s->ackcap, s->nacks, sizeof *s->acks) != 0)
+    if (hub_grow((void **)&s->acks, &s->ackcap, s->nacks, sizeof *s->acks) != 0)
         return -1;
     struct outgoing o;
     int64_t id = s->next_ack_id;
-    if (build(s->nsp->hub, &o, SIO_EVENT, s->nsp, id, event, a) != 0)
+    if (hub_build(s->nsp->hub, &o, SIO_EVENT, s->nsp, id, event, a) != 0)
         return -1;
     s->next_ack_id++;
     s->acks[s->nacks].id = id;
@@ -636,7 +259,7 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
     s->acks[s->nacks].cb = cb;
     s->acks[s->nacks].ud = ud;
     s->nacks++;
-    deliver(s->ss, &o);
+    hub_deliver(s->ss, &o);
     return 0;
 }
 
@@ -649,9 +272,76 @@ void hub_ack(struct hub_socket *s, struct hub_event *ev,
         return;
     ev->acked = true;
     struct outgoing o;
-    if (build(s->nsp->hub, &o, SIO_ACK, s->nsp, ev->ack_id, NULL, reply) != 0)
+    if (hub_build(s->nsp->hub, &o, SIO_ACK, s->nsp, ev->ack_id, NULL, reply) != 0)
         return;
-    deliver(s->ss, &o);
+    hub_deliver(s->ss, &o);
+}
+
+/* An answer promised now and given later: to a client's ack (s's ack
+ * ack_id), or to another node's server-side event (token). It names the
+ * socket by id, not by pointer, so it stays safe to use after the socket
+ * is gone: the answer is then dropped. */
+struct hub_reply {
+    struct hub_nsp *nsp;
+    char sid[21];     /* the socket's id; "" for a server-side answer */
+    int64_t ack_id;   /* the client's ack id */
+    char token[];     /* the adapter's request, NUL-terminated */
+};
+
+struct hub_reply *hub_reply_new(struct hub_nsp *nsp, struct hub_socket *s,
+                                int64_t ack_id, const char *token)
+{
+    size_t n = token ? strlen(token) : 0;
+    struct hub_reply *r = calloc(1, sizeof *r + n + 1);
+    if (!r)
+        return NULL;
+    r->nsp = nsp;
+    if (s)
+        memcpy(r->sid, s->id, sizeof r->sid);
+    r->ack_id = ack_id;
+    if (token)
+        memcpy(r->token, token, n + 1);
+    return r;
+}
+
+/* Keep ev's ack to answer after the handler returns, for an answer that
+ * must wait (on other nodes, say). The hub answers nothing for ev
+ * itself; the caller must pass the handle to hub_reply_send or
+ * hub_reply_drop exactly once. Returns NULL if ev asked for no ack (or
+ * was answered already), or if out of memory. */
+struct hub_reply *hub_ack_later(struct hub_socket *s, struct hub_event *ev)
+{
+    if (ev->ack_id < 0 || ev->acked || s->state == SOCK_CLOSED)
+        return NULL;
+    struct hub_reply *r = hub_reply_new(s->nsp, s, ev->ack_id, NULL);
+    if (r)
+        ev->acked = true;
+    return r;
+}
+
+/* Give the promised answer (a: NULL for none) and free r. If the socket
+ * has gone meanwhile, nothing is sent. */
+void hub_reply_send(struct hub_reply *r, const struct hub_args *a)
+{
+    struct hub_nsp *nsp = r->nsp;
+    struct hub *h = nsp->hub;
+    if (r->sid[0] == '\0') {
+        if (h->adapter)
+            h->adapter->server_reply(h->adapter_ud, nsp, r->token, a);
+    } else {
+        struct hub_socket *s = hub_find_socket(nsp, r->sid);
+        struct outgoing o;
+        if (s && s->state == SOCK_OPEN &&
+            hub_build(h, &o, SIO_ACK, nsp, r->ack_id, NULL, a) == 0)
+            hub_deliver(s->ss, &o);
+    }
+    free(r);
+}
+
+/* Give up on the promised answer and free r. */
+void hub_reply_drop(struct hub_reply *r)
+{
+    free(r);
 }
 
 /* ========================================================================
@@ -688,14 +378,14 @@ static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
 {
     struct hub_socket *s = pool_alloc(&ss->hub->sockets_pool);
     if (!s || hub_random_id(s->id) != 0 ||
-        grow((void **)&nsp->sockets, &nsp->scap, nsp->nsockets, sizeof *nsp->sockets) != 0) {
+        hub_grow((void **)&nsp->sockets, &nsp->scap, nsp->nsockets, sizeof *nsp->sockets) != 0) {
         if (s)
             pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
     }
     s->node.key = s->id;
-    if (map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
+    if (hub_map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
         pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
@@ -749,12 +439,12 @@ static void socket_close(struct hub_socket *s, const char *reason,
     }
     s->state = SOCK_CLOSED;
     while (s->nrooms > 0)
-        leave_at(s, s->nrooms - 1);
+        hub_leave_at(s, s->nrooms - 1);
     struct hub_nsp *nsp = s->nsp;
     struct hub_socket *last = nsp->sockets[--nsp->nsockets];
     nsp->sockets[s->nsp_index] = last;
     last->nsp_index = s->nsp_index;
-    map_del(&nsp->by_id, &s->node);
+    hub_map_del(&nsp->by_id, &s->node);
     for (size_t i = 0; i < s->nacks; i++)
         s->acks[i].cb(s, true, NULL, s->acks[i].ud);
     s->nacks = 0;
@@ -801,6 +491,9 @@ struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
     h->now = now;
     ss->hub = h;
     ss->peer = peer;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    ss->issued = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
     ss->timer.fire = session_timer;
     if (timers_set(&h->timers, &ss->timer, now + h->opt.connect_timeout) != 0) {
         pool_release(&h->sessions_pool, ss);

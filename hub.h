@@ -10,6 +10,19 @@
  *     socket.timeout(ms).emit(..., cb)    hub_emit_ack(s, ..., ms, cb, ud)
  *     callback(reply) in a handler        hub_ack(s, ev, &reply)
  *     socket.join("room")                 hub_join(s, "room")
+ *     io.to(a).except(b).emit(...)        hub_broadcast(nsp, &sel, ...)
+ *     io.in(a).socketsJoin("r")           hub_sockets_join(nsp, &sel, "r")
+ *     io.in(a).fetchSockets()             hub_fetch_sockets(nsp, &sel, cb, ud)
+ *     io.of("/").adapter.allRooms()       hub_all_rooms(nsp, cb, ud)
+ *     io.serverSideEmit("x", ...)         hub_server_emit(nsp, "x", &args)
+ *     io.on("x", (...args, cb) => ...)    hub_on_server(nsp, "x", fn, ud)
+ *
+ * With more than one node (cluster.c, over Redis), an adapter sits
+ * beside the hub (struct hub_adapter): every broadcast and room
+ * operation that is not `local` is also handed to it, and what other
+ * nodes send comes back in through the same calls with `local` set. The
+ * cluster-wide questions (fetch, all rooms) are answered later, through
+ * a callback, because other nodes answer later.
  *
  * The hub knows nothing about sockets, HTTP, WebSocket frames or which
  * transport carries a session. It sits on the Engine.IO layer (engine.c):
@@ -27,6 +40,8 @@
 #ifndef HUB_H
 #define HUB_H
 
+#include "json.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +50,8 @@ struct hub;         /* the whole hub: namespaces and sessions */
 struct hub_nsp;     /* a namespace: its handlers, sockets and rooms */
 struct hub_session; /* one Engine.IO session, on whatever transport */
 struct hub_socket;  /* one Socket.IO socket: a session in a namespace */
+struct hub_reply;   /* an answer promised now and given later */
+struct hub_gather;  /* a cluster-wide question whose answers are coming */
 
 /* Why the hub ends a session. The transport chooses what the client sees
  * (engine.c maps these to WebSocket close codes). */
@@ -42,7 +59,9 @@ enum hub_close {
     HUB_CLOSE_PROTOCOL = 1, /* the client broke Socket.IO v5 */
     HUB_CLOSE_TOO_BIG,      /* attachments over max_payload */
     HUB_CLOSE_TIMEOUT,      /* no CONNECT within connect_timeout */
-    HUB_CLOSE_INTERNAL      /* out of memory or randomness */
+    HUB_CLOSE_INTERNAL,     /* out of memory or randomness */
+    HUB_CLOSE_SERVER        /* the application ended it on purpose
+                             * (disconnectSockets(true)) */
 };
 
 /* What the hub needs from whoever carries its packets. */
@@ -85,7 +104,32 @@ struct hub_event {
     bool acked;           /* hub_ack has answered it */
 };
 
+/* Which sockets of a namespace an emit or a room operation reaches, as
+ * socket.io's io.to(rooms).except(rooms): every member of any of rooms
+ * (nrooms == 0: every socket), minus every member of any except room,
+ * each socket once. A socket's id names a room of one, so except
+ * {sender's id} is "everyone but the sender". */
+struct hub_select {
+    const char *const *rooms;  /* target rooms, or NULL with nrooms 0 */
+    size_t nrooms;
+    const char *const *except; /* rooms whose members are left out */
+    size_t nexcept;
+    bool local;                /* this node only, like io.local; what
+                                * arrives from other nodes is local */
+};
+
 typedef void hub_handler(struct hub_socket *s, struct hub_event *ev, void *ud);
+/* A server-side event from another node (io.serverSideEmit). reply is
+ * NULL unless the sender wants an answer; then the handler must give it
+ * to hub_reply_send or hub_reply_drop, now or later. */
+typedef void hub_server_handler(struct hub_nsp *nsp, const char *event,
+                                const struct hub_args *a,
+                                struct hub_reply *reply, void *ud);
+/* Writes s's data as a JSON value (socket.data: what other nodes see). */
+typedef void hub_describe_fn(struct hub_socket *s, struct jbuf *out,
+                             void *ud);
+/* A cluster-wide answer: a JSON array, whole. */
+typedef void hub_answer_cb(const char *json, size_t len, void *ud);
 typedef void hub_ack_cb(struct hub_socket *s, bool timed_out,
                         const struct hub_args *reply, void *ud);
 
@@ -113,6 +157,14 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
 void hub_ack(struct hub_socket *s, struct hub_event *ev,
              const struct hub_args *reply);
 
+void hub_broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
+                   const char *event, const struct hub_args *a);
+
+/* ---- acks answered later ------------------------------------------------- */
+struct hub_reply *hub_ack_later(struct hub_socket *s, struct hub_event *ev);
+void hub_reply_send(struct hub_reply *r, const struct hub_args *a);
+void hub_reply_drop(struct hub_reply *r);
+
 /* ---- rooms ---------------------------------------------------------------- */
 int hub_join(struct hub_socket *s, const char *room);
 void hub_leave(struct hub_socket *s, const char *room);
@@ -123,12 +175,32 @@ struct hub_socket *const *hub_room_members(struct hub_nsp *nsp,
 size_t hub_socket_rooms(const struct hub_socket *s, const char **names,
                         size_t max);
 
+size_t hub_select_each(struct hub_nsp *nsp, const struct hub_select *sel,
+                       void (*fn)(struct hub_socket *s, void *ud), void *ud);
+void hub_sockets_join(struct hub_nsp *nsp, const struct hub_select *sel,
+                      const char *room);
+void hub_sockets_leave(struct hub_nsp *nsp, const struct hub_select *sel,
+                       const char *room);
+void hub_disconnect_sockets(struct hub_nsp *nsp, const struct hub_select *sel,
+                            bool close);
+
+/* ---- questions to the whole cluster ------------------------------------ */
+int hub_fetch_sockets(struct hub_nsp *nsp, const struct hub_select *sel,
+                      hub_answer_cb *cb, void *ud);
+int hub_all_rooms(struct hub_nsp *nsp, hub_answer_cb *cb, void *ud);
+void hub_server_emit(struct hub_nsp *nsp, const char *event,
+                     const struct hub_args *a);
+int hub_on_server(struct hub_nsp *nsp, const char *event,
+                  hub_server_handler *fn, void *ud);
+
 /* ---- sockets ---------------------------------------------------------- */
 const char *hub_socket_id(const struct hub_socket *s);
 struct hub_nsp *hub_socket_nsp(const struct hub_socket *s);
 void *hub_socket_data(const struct hub_socket *s);
 void hub_socket_set_data(struct hub_socket *s, void *data);
 void hub_disconnect(struct hub_socket *s);
+void hub_on_describe(struct hub_nsp *nsp, hub_describe_fn *fn, void *ud);
+void hub_describe_socket(struct hub_socket *s, struct jbuf *out);
 
 /* ---- the transport's side --------------------------------------------- */
 struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now);
@@ -138,5 +210,43 @@ void hub_session_gone(struct hub_session *ss, const char *reason);
 void hub_tick(struct hub *h, int64_t now);
 int64_t hub_next_timer(const struct hub *h);
 int hub_random_id(char out[21]);
+
+/* ---- the adapter's side (cluster.c) -------------------------------------
+ * What the hub hands to other nodes, and how their answers come back.
+ * Every hook is called with the adapter's own ud. */
+enum hub_ask { HUB_ASK_SOCKETS, HUB_ASK_ROOMS };
+enum hub_op { HUB_OP_JOIN, HUB_OP_LEAVE, HUB_OP_DISCONNECT };
+
+struct hub_adapter {
+    /* A broadcast this node has just delivered to its own sockets. */
+    void (*broadcast)(void *ud, struct hub_nsp *nsp,
+                      const struct hub_select *sel, const char *event,
+                      const struct hub_args *a);
+    /* A room operation done here, for the others to do too: room is the
+     * room to join or leave; close (disconnect) also ends the session. */
+    void (*sockets_op)(void *ud, struct hub_nsp *nsp,
+                       const struct hub_select *sel, enum hub_op op,
+                       const char *room, bool close);
+    /* Ask the other nodes; their answers go to hub_gather_add, and
+     * hub_gather_end once all have answered or time is up. Returns 0, or
+     * -1 if it cannot ask (then the answer is this node's alone). */
+    int (*ask)(void *ud, struct hub_nsp *nsp, enum hub_ask what,
+               const struct hub_select *sel, struct hub_gather *g);
+    /* A server-side event for the other nodes (no answer wanted). */
+    void (*server_emit)(void *ud, struct hub_nsp *nsp, const char *event,
+                        const struct hub_args *a);
+    /* The answer to a server-side event that token identifies. */
+    void (*server_reply)(void *ud, struct hub_nsp *nsp, const char *token,
+                         const struct hub_args *a);
+};
+
+void hub_set_adapter(struct hub *h, const struct hub_adapter *a, void *ud);
+void hub_gather_add(struct hub_gather *g, const char *items, size_t len);
+void hub_gather_end(struct hub_gather *g);
+void hub_local_rooms(struct hub_nsp *nsp, struct jbuf *out);
+void hub_server_event(struct hub_nsp *nsp, const char *event,
+                      const struct hub_args *a, const char *token);
+struct hub_nsp *hub_first_nsp(struct hub *h);
+struct hub_nsp *hub_next_nsp(struct hub_nsp *nsp);
 
 #endif
