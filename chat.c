@@ -23,6 +23,16 @@
  * 100 rooms in all (ack {error}); 50 messages of history per room, the
  * oldest dropped. An empty room is forgotten, history and all, except
  * "general".
+ *
+ * With --redis the chat spans every node: its broadcasts reach room
+ * members everywhere (the hub's adapter carries them), and the answers
+ * that list people -- the join ack's members, the rooms ack's counts --
+ * ask the whole cluster (hub_fetch_sockets) and are given when the
+ * other nodes have answered (hub_ack_later). Other nodes learn each
+ * user's name from the socket's data, {"name":...}. Message ids stay
+ * unique across nodes: alone they are 1, 2, 3...; in a cluster each is
+ * seq * HUB_MAX_NODES + the node's number (hub_node). History is kept
+ * by each node for the messages posted there.
  */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include "apps.h"
@@ -55,6 +65,7 @@ struct chat_user {
 };
 
 struct chat {
+    struct hub *hub;         /* for this node's number in a cluster */
     struct hub_nsp *nsp;     /* the namespace "/" */
     struct chat_room *rooms; /* every room with members (and the lobby) */
     size_t nrooms;           /* length of that list */
@@ -337,7 +348,8 @@ static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
     }
     char ts[32];
     iso_now(ts);
-    long long id = ++c->next_id;
+    long long seq = ++c->next_id;
+    long long id = hub_node(c->hub) ? seq * HUB_MAX_NODES + hub_node(c->hub) : seq;
     struct jbuf *jb = out(c);
     jb_lit(jb, "{\"id\":");
     jb_int(jb, id);
@@ -421,6 +433,70 @@ static void on_room_message(struct hub_socket *s, struct hub_event *ev, void *ud
         post(c, s, ev, room, text);
 }
 
+/* Write "userId":id,"name":name from one fetched socket (its data is
+ * {"name":...}); sockets without a name (not the chat's) are skipped.
+ * Returns true if it wrote one. */
+static bool jb_fetched_user(struct jbuf *jb, const char *sock, size_t n, bool first)
+{
+    const char *id, *data, *name;
+    size_t idlen, dlen, nlen;
+    if (json_get(sock, n, "id", &id, &idlen) != 0 || json_type_of(id, idlen) != JSON_STRING ||
+        json_get(sock, n, "data", &data, &dlen) != 0 ||
+        json_get(data, dlen, "name", &name, &nlen) != 0 ||
+        json_type_of(name, nlen) != JSON_STRING)
+        return false;
+    if (!first)
+        jb_raw(jb, ",", 1);
+    jb_lit(jb, "{\"userId\":");
+    jb_raw(jb, id, idlen);
+    jb_lit(jb, ",\"name\":");
+    jb_raw(jb, name, nlen);
+    jb_lit(jb, "}");
+    return true;
+}
+
+/* A join whose ack waits for the cluster's member list. */
+struct pending_join {
+    struct chat *chat;
+    char room[CHAT_MAX_ROOM + 1];
+    struct hub_reply *reply;
+};
+
+/* The members are in (json: the fetched sockets): answer the join with
+ * {room, members:[{userId,name}], history:[...]}. The room and its
+ * history are looked up again: either may have gone meanwhile. */
+static void join_answer(const char *json, size_t len, void *ud)
+{
+    struct pending_join *pj = ud;
+    struct chat *c = pj->chat;
+    struct chat_room *r = room_find(c, pj->room);
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, pj->room, strlen(pj->room));
+    jb_lit(jb, ",\"members\":[");
+    size_t pos = 0, n;
+    const char *sock;
+    bool first = true;
+    while (json_array_next(json, len, &pos, &sock, &n) == 1) {
+        if (jb_fetched_user(jb, sock, n, first))
+            first = false;
+    }
+    jb_lit(jb, "],\"history\":[");
+    for (size_t i = 0; r && i < r->count; i++) {
+        if (i > 0)
+            jb_raw(jb, ",", 1);
+        jb_lit(jb, r->history[(r->head + i) % CHAT_HISTORY]);
+    }
+    jb_lit(jb, "]}");
+    if (jb->oom) {
+        hub_reply_drop(pj->reply);
+    } else {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_reply_send(pj->reply, &a);
+    }
+    free(pj);
+}
+
 /* join room: ack {room, members:[{userId,name}], history:[...]} */
 static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
@@ -450,32 +526,22 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
         }
         presence(c, room, s, "join", NULL);
     }
-    struct jbuf *jb = out(c);
-    jb_lit(jb, "{\"room\":");
-    jb_str(jb, room, strlen(room));
-    jb_lit(jb, ",\"members\":[");
-    size_t n;
-    bool first = true;
-    struct hub_socket *const *m = hub_room_members(c->nsp, room, &n);
-    for (size_t i = 0; i < n; i++) {
-        const struct chat_user *u = user_of(m[i]);
-        if (!u)
-            continue;
-        if (!first)
-            jb_raw(jb, ",", 1);
-        first = false;
-        jb_lit(jb, "{");
-        jb_user(jb, m[i]);
-        jb_lit(jb, "}");
+    /* The members are the whole cluster's: the answer waits for them. */
+    struct pending_join *pj = calloc(1, sizeof *pj);
+    if (!pj) {
+        fail(c, s, ev, "out of memory");
+        return;
     }
-    jb_lit(jb, "],\"history\":[");
-    for (size_t i = 0; i < r->count; i++) {
-        if (i > 0)
-            jb_raw(jb, ",", 1);
-        jb_lit(jb, r->history[(r->head + i) % CHAT_HISTORY]);
+    pj->chat = c;
+    snprintf(pj->room, sizeof pj->room, "%s", room);
+    pj->reply = hub_ack_later(s, ev);
+    const char *rooms[1] = {pj->room};
+    struct hub_select sel = {rooms, 1, NULL, 0, false};
+    if (!pj->reply || hub_fetch_sockets(c->nsp, &sel, join_answer, pj) != 0) {
+        if (pj->reply)
+            hub_reply_drop(pj->reply);
+        free(pj);
     }
-    jb_lit(jb, "]}");
-    reply(s, ev, jb);
 }
 
 /* leave room: tell the room, then go. */
@@ -544,23 +610,105 @@ static void on_typing(struct hub_socket *s, struct hub_event *ev, void *ud)
     }
 }
 
-/* rooms: ack [{room, members}] for every room of the chat. */
-static void on_rooms(struct hub_socket *s, struct hub_event *ev, void *ud)
+/* A chat room's name and how many are in it, cluster-wide. */
+struct room_count {
+    char name[CHAT_MAX_ROOM + 1];
+    long long members;
+};
+
+/* Count one more member of room (names that are not chat rooms are
+ * left out: a socket's own id, a Node peer's rooms). */
+static void count_room(struct room_count *v, size_t *n, const char *room, size_t len)
 {
-    struct chat *c = ud;
+    char name[CHAT_MAX_ROOM + 1];
+    if (room_name(room, len, name) != 0)
+        return;
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp(v[i].name, name) == 0) {
+            v[i].members++;
+            return;
+        }
+    }
+    if (*n < CHAT_MAX_ROOMS * 2) {
+        snprintf(v[*n].name, sizeof v[*n].name, "%s", name);
+        v[(*n)++].members = 1;
+    }
+}
+
+/* Every socket of the cluster is in (json): count them per room and
+ * answer [{room, members}], this node's rooms first (the lobby among
+ * them even when empty), then the rooms only other nodes have. */
+static void rooms_answer(const char *json, size_t len, void *ud)
+{
+    struct pending_join *pj = ud; /* only chat and reply are used */
+    struct chat *c = pj->chat;
+    static struct room_count v[CHAT_MAX_ROOMS * 2];
+    size_t n = 0, pos = 0, slen;
+    for (struct chat_room *r = c->rooms; r; r = r->next) {
+        snprintf(v[n].name, sizeof v[n].name, "%s", r->name);
+        v[n++].members = 0;
+    }
+    const char *sock;
+    while (json_array_next(json, len, &pos, &sock, &slen) == 1) {
+        const char *id, *rooms, *room;
+        size_t idlen, rlen, len2, rpos = 0;
+        if (json_get(sock, slen, "id", &id, &idlen) != 0 ||
+            json_get(sock, slen, "rooms", &rooms, &rlen) != 0)
+            continue;
+        while (json_array_next(rooms, rlen, &rpos, &room, &len2) == 1) {
+            if (len2 != idlen || memcmp(room, id, idlen) != 0)
+                count_room(v, &n, room, len2);
+        }
+    }
     struct jbuf *jb = out(c);
     jb_lit(jb, "[");
-    for (struct chat_room *r = c->rooms; r; r = r->next) {
-        if (r != c->rooms)
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
             jb_raw(jb, ",", 1);
         jb_lit(jb, "{\"room\":");
-        jb_str(jb, r->name, strlen(r->name));
+        jb_str(jb, v[i].name, strlen(v[i].name));
         jb_lit(jb, ",\"members\":");
-        jb_int(jb, (long long)hub_room_size(c->nsp, r->name));
+        jb_int(jb, v[i].members);
         jb_lit(jb, "}");
     }
     jb_lit(jb, "]");
-    reply(s, ev, jb);
+    if (jb->oom) {
+        hub_reply_drop(pj->reply);
+    } else {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_reply_send(pj->reply, &a);
+    }
+    free(pj);
+}
+
+/* rooms: ack [{room, members}] for every room of the chat, counted over
+ * the whole cluster. */
+static void on_rooms(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    struct pending_join *pj = calloc(1, sizeof *pj);
+    if (!pj)
+        return;
+    pj->chat = c;
+    pj->reply = hub_ack_later(s, ev);
+    struct hub_select everyone = {NULL, 0, NULL, 0, false};
+    if (!pj->reply || hub_fetch_sockets(c->nsp, &everyone, rooms_answer, pj) != 0) {
+        if (pj->reply)
+            hub_reply_drop(pj->reply);
+        free(pj);
+    }
+}
+
+/* What other nodes see of a socket: {"name":...}. */
+static void describe(struct hub_socket *s, struct jbuf *out, void *ud)
+{
+    (void)ud;
+    const struct chat_user *u = user_of(s);
+    if (!u)
+        return;
+    jb_lit(out, "{\"name\":");
+    jb_str(out, u->name, strlen(u->name));
+    jb_lit(out, "}");
 }
 
 /* ========================================================================
@@ -586,6 +734,7 @@ struct chat *chat_init(struct hub *h)
     struct chat *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    c->hub = h;
     c->nsp = hub_of(h, "/");
     if (!c->nsp || !room_get(c, CHAT_LOBBY)) {
         chat_free(c);
@@ -597,6 +746,7 @@ struct chat *chat_init(struct hub *h)
             return NULL;
         }
     }
+    hub_on_describe(c->nsp, describe, c);
     return c;
 }
 

@@ -55,6 +55,9 @@ struct options {
     int close_timeout;     /* ms to wait for the reply to our Close */
     int connect_timeout;   /* ms for a Socket.IO session to CONNECT */
     const char *app;       /* "chat" or "echo": the hub's application */
+    const char *redis;     /* --redis URL, or NULL: this node alone */
+    const char *redis_key; /* the adapter's channel prefix */
+    int redis_timeout;     /* ms to wait for other nodes' answers */
 };
 
 int options_parse(int argc, char **argv, struct options *opt); /* options.c:

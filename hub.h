@@ -246,6 +246,9 @@ void hub_gather_end(struct hub_gather *g);
 void hub_local_rooms(struct hub_nsp *nsp, struct jbuf *out);
 void hub_server_event(struct hub_nsp *nsp, const char *event,
                       const struct hub_args *a, const char *token);
+#define HUB_MAX_NODES 1024 /* node numbers are 0 .. HUB_MAX_NODES-1 */
+void hub_set_node(struct hub *h, uint32_t node);
+uint32_t hub_node(const struct hub *h);
 struct hub_nsp *hub_first_nsp(struct hub *h);
 struct hub_nsp *hub_next_nsp(struct hub_nsp *nsp);
 

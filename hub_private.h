@@ -150,6 +150,8 @@ struct hub {
     uint32_t epoch;               /* the current selection's mark (room.c) */
     const struct hub_adapter *adapter; /* other nodes, or NULL (room.c) */
     void *adapter_ud;             /* the adapter's own pointer */
+    uint32_t node;                /* this node's number in its cluster,
+                                   * 0 .. HUB_MAX_NODES-1; 0 alone */
 };
 
 /* A packet ready to send: the Socket.IO text, then one binary message

@@ -30,6 +30,9 @@ static const struct options default_options = {
     .close_timeout = 5000,
     .connect_timeout = 45000,
     .app = "chat",
+    .redis = NULL,
+    .redis_key = "socket.io",
+    .redis_timeout = 5000,
 };
 
 
@@ -62,6 +65,10 @@ static void usage(FILE *f)
         "                        echo also serves plain Engine.IO at /engine.io/\n"
         "  --connect-timeout MS  close a Socket.IO session that has not joined\n"
         "                        a namespace in this time (45000)\n"
+        "  --redis URL           join other nodes on Redis, as socket.io's Redis\n"
+        "                        adapter does: redis://[:password@]HOST[:PORT][/DB]\n"
+        "  --redis-key PREFIX    the adapter's channel prefix (socket.io)\n"
+        "  --redis-timeout MS    wait this long for other nodes' answers (5000)\n"
         "  --help, --version\n");
 }
 
@@ -88,7 +95,7 @@ int options_parse(int argc, char **argv, struct options *opt)
 {
     enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS, O_MAXBUF,
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
-           O_HELP, O_VERSION };
+           O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -104,6 +111,9 @@ int options_parse(int argc, char **argv, struct options *opt)
         {"close-timeout", required_argument, NULL, O_CLOSET},
         {"app", required_argument, NULL, O_APP},
         {"connect-timeout", required_argument, NULL, O_CONNT},
+        {"redis", required_argument, NULL, O_REDIS},
+        {"redis-key", required_argument, NULL, O_REDIS_KEY},
+        {"redis-timeout", required_argument, NULL, O_REDIS_TIMEOUT},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -159,6 +169,12 @@ int options_parse(int argc, char **argv, struct options *opt)
         case O_CONNT:
             if (parse_num("--connect-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
             opt->connect_timeout = (int)v;
+            break;
+        case O_REDIS: opt->redis = optarg; break;
+        case O_REDIS_KEY: opt->redis_key = optarg; break;
+        case O_REDIS_TIMEOUT:
+            if (parse_num("--redis-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
+            opt->redis_timeout = (int)v;
             break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;

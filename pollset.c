@@ -15,21 +15,21 @@
 #include <assert.h>
 #include <stdlib.h>
 
-/* An array for max_conns connections and the listener, which takes entry
- * 0 and is always hot. Returns 0, or -1 if out of memory. */
-int pollset_init(struct pollset *ps, size_t max_conns, int listen_fd)
+/* An array for max_conns connections behind nfixed entries of the loop's
+ * own (the listener first), which are always hot and start unused (fd -1,
+ * which poll() skips). Returns 0, or -1 if out of memory. */
+int pollset_init(struct pollset *ps, size_t max_conns, size_t nfixed)
 {
-    ps->cap = max_conns + 1;
+    ps->cap = max_conns + nfixed;
     ps->pfds = calloc(ps->cap, sizeof *ps->pfds);
     ps->owners = calloc(ps->cap, sizeof *ps->owners);
     if (!ps->pfds || !ps->owners) {
         pollset_free(ps);
         return -1;
     }
-    ps->pfds[0].fd = listen_fd;
-    ps->pfds[0].events = POLLIN;
-    ps->n = 1;
-    ps->nhot = 1;
+    for (size_t k = 0; k < nfixed; k++)
+        ps->pfds[k].fd = -1;
+    ps->n = ps->nhot = ps->nfixed = nfixed;
     return 0;
 }
 
@@ -39,7 +39,7 @@ void pollset_free(struct pollset *ps)
     free(ps->owners);
     ps->pfds = NULL;
     ps->owners = NULL;
-    ps->n = ps->nhot = ps->cap = 0;
+    ps->n = ps->nhot = ps->nfixed = ps->cap = 0;
 }
 
 /* True when no more connections fit (--max-conns). */

@@ -4,11 +4,12 @@
  * poll() costs time in proportion to the descriptors it is given, ready
  * or not. So the array is kept in two parts: hot connections at the
  * front, polled on every turn, and cold ones behind, polled only now and
- * then (server.c decides when, and what makes a connection hot). Entry 0
- * is the listener, always hot.
+ * then (server.c decides when, and what makes a connection hot). The
+ * first nfixed entries are the loop's own, always hot: the listener in
+ * entry 0, and with --redis the two Redis connections.
  *
  * Two rules hold after every call, and only this module moves entries:
- *   owners[i]->slot == i, for every i in [1, n);
+ *   owners[i]->slot == i, for every i in [nfixed, n);
  *   entries [0, nhot) are the hot ones, [nhot, n) the cold ones.
  * An entry moves only by swapping with one other, so no call costs more
  * than two swaps.
@@ -33,13 +34,14 @@ struct conn;
 
 struct pollset {
     struct pollfd *pfds;  /* [0, n) handed to poll(); [0] the listener */
-    struct conn **owners; /* owners[i] owns pfds[i]; owners[0] is NULL */
-    size_t n;             /* entries in use, the listener included */
+    struct conn **owners; /* owners[i] owns pfds[i]; NULL below nfixed */
+    size_t n;             /* entries in use, the fixed ones included */
+    size_t nfixed;        /* entries [0, nfixed) are the loop's own */
     size_t nhot;          /* entries [0, nhot) are hot */
-    size_t cap;           /* entries allocated: connections + 1 */
+    size_t cap;           /* entries allocated: connections + nfixed */
 };
 
-int pollset_init(struct pollset *ps, size_t max_conns, int listen_fd);
+int pollset_init(struct pollset *ps, size_t max_conns, size_t nfixed);
 void pollset_free(struct pollset *ps);
 bool pollset_full(const struct pollset *ps);
 void pollset_add(struct pollset *ps, struct conn *c, int fd);

@@ -729,3 +729,15 @@ struct hub_nsp *hub_next_nsp(struct hub_nsp *nsp)
 {
     return nsp->next;
 }
+
+/* This node's number in its cluster, as the adapter learned it: apps
+ * use it to make ids unique across nodes. 0 when alone. */
+void hub_set_node(struct hub *h, uint32_t node)
+{
+    h->node = node % HUB_MAX_NODES;
+}
+
+uint32_t hub_node(const struct hub *h)
+{
+    return h->node;
+}

@@ -44,6 +44,7 @@
  */
 #define _GNU_SOURCE /* accept4 */
 #include "apps.h"
+#include "cluster.h"
 #include "conn.h"
 #include "hub.h"
 #include "pollset.h"
@@ -852,7 +853,7 @@ static void begin_shutdown(int64_t now)
     loop.ps.pfds[0].events = 0;
     engine_shutdown(); /* sockets hear "server shutting down" */
     engine_end_of_turn(); /* held GETs get their answer now */
-    for (size_t i = 1; i < loop.ps.n; i++) {
+    for (size_t i = loop.ps.nfixed; i < loop.ps.n; i++) {
         struct conn *c = loop.ps.owners[i];
         if (c->state == CONN_WS_OPEN) {
             conn_ws_start_close(c, WS_CLOSE_GOING_AWAY, "server shutting down");
@@ -867,7 +868,7 @@ static void begin_shutdown(int64_t now)
 /* True once no connection has output left to send. */
 static bool all_flushed(void)
 {
-    for (size_t i = 1; i < loop.ps.n; i++) {
+    for (size_t i = loop.ps.nfixed; i < loop.ps.n; i++) {
         if (loop.ps.owners[i]->out.len > 0)
             return false;
     }
@@ -909,7 +910,7 @@ static int poll_cold_slice(size_t *lo, size_t *hi)
  * cold ones that woke up are made hot at the end of the turn. */
 static void handle_events(size_t lo, size_t hi)
 {
-    for (size_t i = lo > 1 ? lo : 1; i < hi; i++) {
+    for (size_t i = lo > loop.ps.nfixed ? lo : loop.ps.nfixed; i < hi; i++) {
         struct pollfd *p = &loop.ps.pfds[i];
         struct conn *c = loop.ps.owners[i];
         if (p->revents == 0 || c->state == CONN_DEAD)
@@ -963,7 +964,7 @@ static void run(void)
         size_t lo = 0, hi = 0;      /* a cold slice polled, if lo < hi */
         int ready = wait_poll(hot, 0);
         if (ready == 0 && !spin && timeout != 0 &&
-            (loop.ps.nhot <= 1 || loop.ps.n - loop.ps.nhot <= COLD_SMALL)) {
+            (loop.ps.nhot <= loop.ps.nfixed || loop.ps.n - loop.ps.nhot <= COLD_SMALL)) {
             /* Nothing hot, or a cold part small enough to be cheap:
              * sleep on everything, and see what comes in the order the
              * slots hold it. With 10,000 cold ones this scan is the
@@ -996,6 +997,8 @@ static void run(void)
             handle_events(lo, hi); /* the cold slice, above the hot part */
             if (loop.ps.pfds[0].revents & POLLIN)
                 accept_all();
+            if (loop.ps.nfixed > 1)
+                cluster_io(loop.ps.pfds + 1);
         }
         run_timers(loop.now);
         /* Freeing a dead connection may make the hub write to others
@@ -1012,9 +1015,10 @@ static void run(void)
 /* Close and free everything, so a leak checker reports real leaks only. */
 static void cleanup(void)
 {
-    for (size_t i = 1; i < loop.ps.n; i++)
+    for (size_t i = loop.ps.nfixed; i < loop.ps.n; i++)
         conn_kill(loop.ps.owners[i], loop.stop_deadline ? "server shut down" : NULL);
     reap_dead();
+    cluster_free();
     engine_free();
     hub_free(srv.hub);
     chat_free(loop.chat);
@@ -1078,10 +1082,18 @@ int main(int argc, char **argv)
     if (loop.listen_fd < 0)
         return 1;
     pool_init(&loop.pool, sizeof(struct conn), CONN_BLOCK);
-    if (pollset_init(&loop.ps, srv.opt.max_conns, loop.listen_fd) != 0) {
+    /* The poll set's own entries: the listener, and with --redis the
+     * two connections to Redis, always polled. */
+    if (pollset_init(&loop.ps, srv.opt.max_conns, srv.opt.redis ? 1 + CLUSTER_SLOTS : 1) != 0) {
         fprintf(stderr, "wshub: out of memory\n");
         return 1;
     }
+    loop.ps.pfds[0].fd = loop.listen_fd;
+    loop.ps.pfds[0].events = POLLIN;
+    if (srv.opt.redis &&
+        cluster_start(srv.hub, srv.opt.redis, srv.opt.redis_key, srv.opt.redis_timeout,
+                      srv.opt.max_buffered, loop.ps.pfds + 1) != 0)
+        return 1;
     loop.accept_timer.fire = accept_fire;
 
     struct sockaddr_storage sa_bound;

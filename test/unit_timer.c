@@ -152,7 +152,8 @@ TEST(pollset_keeps_slots_true_and_hot_entries_first)
 {
     struct pollset ps;
     static struct conn c[8];
-    CHECK_EQ_INT(pollset_init(&ps, 8, 100), 0);
+    CHECK_EQ_INT(pollset_init(&ps, 8, 1), 0);
+    ps.pfds[0].fd = 100; /* the listener */
     for (int i = 0; i < 8; i++) {
         c[i].fd = 200 + i;
         pollset_add(&ps, &c[i], c[i].fd);
@@ -175,6 +176,34 @@ TEST(pollset_keeps_slots_true_and_hot_entries_first)
     pollset_set_events(&ps, &c[3], POLLOUT);
     CHECK_EQ_INT(ps.pfds[c[3].slot].events, POLLOUT);
     CHECK_EQ_INT(ps.pfds[0].fd, 100); /* the listener never moves */
+    pollset_free(&ps);
+}
+
+TEST(pollset_fixed_entries_stay_first_and_never_move)
+{
+    struct pollset ps;
+    static struct conn c[6];
+    CHECK_EQ_INT(pollset_init(&ps, 6, 3), 0); /* listener + 2 for Redis */
+    CHECK_EQ_INT(ps.n, 3);
+    CHECK_EQ_INT(ps.nhot, 3);
+    CHECK_EQ_INT(ps.pfds[1].fd, -1); /* unused until connected: poll skips it */
+    ps.pfds[0].fd = 100;
+    ps.pfds[1].fd = 101;
+    ps.pfds[2].fd = 102;
+    for (int i = 0; i < 6; i++) {
+        c[i].fd = 200 + i;
+        pollset_add(&ps, &c[i], c[i].fd);
+    }
+    CHECK(pollset_full(&ps));
+    for (int i = 0; i < 6; i++)
+        pollset_cool(&ps, &c[i]);
+    CHECK_EQ_INT(ps.nhot, 3); /* every connection cold, the fixed ones hot */
+    pollset_heat(&ps, &c[5]);
+    pollset_remove(&ps, &c[0]);
+    for (size_t i = ps.nfixed; i < ps.n; i++)
+        CHECK(ps.owners[i]->slot == i && ps.pfds[i].fd == ps.owners[i]->fd);
+    CHECK(ps.pfds[0].fd == 100 && ps.pfds[1].fd == 101 && ps.pfds[2].fd == 102);
+    CHECK(ps.owners[0] == NULL && ps.owners[1] == NULL && ps.owners[2] == NULL);
     pollset_free(&ps);
 }
 
@@ -214,6 +243,7 @@ int main(void)
     RUN(many_timers_at_the_same_instant_all_fire);
     RUN(a_timer_rearmed_while_popping_fires_again_later);
     RUN(pollset_keeps_slots_true_and_hot_entries_first);
+    RUN(pollset_fixed_entries_stay_first_and_never_move);
     RUN(cooling_during_a_top_down_walk_visits_everyone_once);
     return check_summary("unit_timer");
 }
