@@ -10,7 +10,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB     := ws.c http.c json.c sio.c eio.c resp.c msgpack.c timer.c pollset.c pool.c hub.c room.c chat.c echoapp.c
 SRC     := server.c options.c wsconn.c web.c engine.c redis.c cluster.c $(LIB) build/client_js.c
 HDR     := ws.h http.h json.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h hub_private.h apps.h conn.h redis.h cluster.h
-UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub
+UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
@@ -45,11 +45,11 @@ help:
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests link the pure parsers straight in; no sockets involved.
-build/%: test/%.c test/check.h $(LIB) $(HDR)
+build/%: test/%.c test/check.h test/fakehub.h $(LIB) $(HDR)
 	@mkdir -p build
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-build/asan/%: test/%.c test/check.h $(LIB) $(HDR)
+build/asan/%: test/%.c test/check.h test/fakehub.h $(LIB) $(HDR)
 	@mkdir -p build/asan
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(LIB) $(LDLIBS)
 

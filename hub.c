@@ -193,6 +193,7 @@ int hub_on(struct hub_nsp *nsp, const char *event, hub_handler *fn, void *ud)
         return -1;
     nsp->ls[nsp->nls].event = name;
     nsp->ls[nsp->nls].fn = fn;
+    nsp->ls[nsp->nls].server = NULL;
     nsp->ls[nsp->nls].ud = ud;
     nsp->nls++;
     return 0;
