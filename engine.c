@@ -345,9 +345,37 @@ static struct eio_session *session_open(enum transport t, bool echo,
     return s;
 }
 
-/* Send the open packet and start the hub's side. Returns 0, or -1 with
- * the session ended. */
-static int session_start(struct eio_session *s)
+/* Give the hub what it keeps of the request that opened the session
+ * (the handshake socket.io shows): the client's address, the URL and
+ * the header fields. */
+static void give_handshake(struct eio_session *s, const struct conn *c,
+                           const struct http_request *req)
+{
+    char address[64];
+    snprintf(address, sizeof address, "%s", conn_peer_name(c));
+    char *colon = strrchr(address, ':'); /* "1.2.3.4:5678" or "[::1]:5678" */
+    if (colon)
+        *colon = '\0';
+    const char *addr = address;
+    if (address[0] == '[') {
+        addr = address + 1;
+        address[strlen(address) - 1] = '\0';
+    }
+    struct hub_header fields[HTTP_MAX_HEADERS];
+    for (size_t i = 0; i < req->nheaders; i++) {
+        fields[i].name = req->headers[i].name;
+        fields[i].name_len = req->headers[i].name_len;
+        fields[i].value = req->headers[i].value;
+        fields[i].value_len = req->headers[i].value_len;
+    }
+    struct hub_handshake hs = {addr, req->target, req->target_len, fields, req->nheaders, false};
+    hub_session_handshake(s->hub, &hs);
+}
+
+/* Send the open packet and start the hub's side, for the request req on
+ * c that opened it. Returns 0, or -1 with the session ended. */
+static int session_start(struct eio_session *s, const struct conn *c,
+                         const struct http_request *req)
 {
     char open[256];
     int n = snprintf(open, sizeof open,
@@ -364,6 +392,7 @@ static int session_start(struct eio_session *s)
                         "out of memory");
             return -1;
         }
+        give_handshake(s, c, req);
     }
     return s->closed ? -1 : 0;
 }
@@ -654,7 +683,7 @@ static void websocket_request(struct conn *c, const struct http_request *req,
     s->ws = c;
     c->eio = s;
     c->role = ROLE_WEBSOCKET;
-    session_start(s);
+    session_start(s, c, req);
 }
 
 /* Everything that reaches /socket.io/ (or /engine.io/ with --app echo),
@@ -698,7 +727,7 @@ void engine_request(struct conn *c, const struct http_request *req,
         }
         conn_log(c, "engine.io open %s polling", s->sid);
         poll_get(c, s, cors);
-        session_start(s);
+        session_start(s, c, req);
         return;
     }
     struct eio_session *s = polling_session(c, req, sid, sid_len, cors);

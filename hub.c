@@ -38,7 +38,9 @@
 
 #include <openssl/rand.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Frees and callbacks may not happen under a handler's feet: a handler
@@ -386,7 +388,15 @@ static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
         return;
     }
     s->node.key = s->id;
+    if (auth_len > 0 && !(auth_len == 2 && memcmp(auth, "{}", 2) == 0)) {
+        s->auth = malloc(auth_len + 1); /* kept for handshake.auth */
+        if (s->auth) {
+            memcpy(s->auth, auth, auth_len);
+            s->auth[auth_len] = '\0';
+        }
+    }
     if (hub_map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
+        free(s->auth);
         pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
         return;
@@ -461,6 +471,7 @@ static void socket_close(struct hub_socket *s, const char *reason,
 
 static void free_socket(struct hub_socket *s)
 {
+    free(s->auth);
     free(s->rooms);
     free(s->acks);
     pool_release(&s->nsp->hub->sockets_pool, s);
@@ -505,6 +516,51 @@ struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
         h->sessions->prev = ss;
     h->sessions = ss;
     return ss;
+}
+
+/* Keep what the transport knew of the request that opened ss (the
+ * address, the URL, the header fields in HUB_HANDSHAKE_HEADERS), packed
+ * in one allocation. Returns 0, or -1 if out of memory (the session
+ * then shows an empty handshake). */
+int hub_session_handshake(struct hub_session *ss, const struct hub_handshake *hs)
+{
+    static const char *const keep[] = {HUB_HANDSHAKE_HEADERS};
+    size_t alen = strlen(hs->address), need = alen + 1 + hs->url_len + 1 + 1;
+    for (size_t i = 0; i < hs->nheaders; i++)
+        need += hs->headers[i].name_len + 1 + hs->headers[i].value_len + 1;
+    char *p = need <= sizeof ss->hs_inline ? ss->hs_inline : malloc(need), *w = p;
+    if (!p)
+        return -1;
+    memcpy(w, hs->address, alen + 1);
+    w += alen + 1;
+    memcpy(w, hs->url, hs->url_len);
+    w += hs->url_len;
+    *w++ = '\0';
+    for (size_t i = 0; i < hs->nheaders; i++) {
+        const struct hub_header *f = &hs->headers[i];
+        bool wanted = false;
+        for (size_t k = 0; k < sizeof keep / sizeof keep[0] && !wanted; k++)
+            wanted = strlen(keep[k]) == f->name_len && strncasecmp(keep[k], f->name, f->name_len) == 0;
+        if (!wanted || f->value_len > HUB_MAX_HEADER || memchr(f->value, '\0', f->value_len))
+            continue;
+        for (size_t k = 0; k < f->name_len; k++) /* Node shows them lower case */
+            *w++ = (char)tolower((unsigned char)f->name[k]);
+        *w++ = '\0';
+        memcpy(w, f->value, f->value_len);
+        w += f->value_len;
+        *w++ = '\0';
+    }
+    *w++ = '\0';
+    if (ss->handshake != ss->hs_inline)
+        free(ss->handshake);
+    ss->handshake = p;
+    if (p != ss->hs_inline && (size_t)(w - p) <= sizeof ss->hs_inline) {
+        memcpy(ss->hs_inline, p, (size_t)(w - p)); /* fits, once trimmed */
+        free(p);
+        ss->handshake = ss->hs_inline;
+    }
+    ss->secure = hs->secure;
+    return 0;
 }
 
 static void drop_pending_bin(struct hub_session *ss)
@@ -731,6 +787,8 @@ void hub_session_gone(struct hub_session *ss, const char *reason)
 static void free_session(struct hub_session *ss)
 {
     drop_pending_bin(ss);
+    if (ss->handshake != ss->hs_inline)
+        free(ss->handshake);
     pool_release(&ss->hub->sessions_pool, ss);
 }
 

@@ -80,6 +80,34 @@ struct hub_options {
     size_t max_payload;  /* bytes: largest message, attachments included */
 };
 
+/* One header field of the request that opened a session. */
+struct hub_header {
+    const char *name;  /* as sent; compared without case */
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+};
+
+/* What the transport knew of the request that opened a session. The hub
+ * keeps a copy (of the fields in HUB_HANDSHAKE_HEADERS only) and shows
+ * it as socket.io's socket.handshake, to other nodes' fetchSockets(). */
+struct hub_handshake {
+    const char *address;             /* the client's IP address */
+    const char *url;                 /* the request target, query and all */
+    size_t url_len;
+    const struct hub_header *headers;/* the request's header fields */
+    size_t nheaders;
+    bool secure;                     /* it came over TLS */
+};
+
+/* The header fields kept: what apps read of a handshake (who, from
+ * where, with what credentials), not all of them, since every session
+ * keeps its copy. A field longer than HUB_MAX_HEADER is left out. */
+#define HUB_HANDSHAKE_HEADERS \
+    "host", "origin", "referer", "user-agent", "cookie", "authorization", \
+    "x-forwarded-for"
+#define HUB_MAX_HEADER 1024
+
 /* A binary attachment. */
 struct hub_blob {
     const uint8_t *data;
@@ -204,6 +232,7 @@ void hub_describe_socket(struct hub_socket *s, struct jbuf *out);
 
 /* ---- the transport's side --------------------------------------------- */
 struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now);
+int hub_session_handshake(struct hub_session *ss, const struct hub_handshake *hs);
 void hub_session_message(struct hub_session *ss, bool binary,
                          const uint8_t *p, size_t n, int64_t now);
 void hub_session_gone(struct hub_session *ss, const char *reason);

@@ -22,6 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A handshake this short lives inside struct hub_session, which comes
+ * from a pool: a malloc'd block of its own, made while the connection's
+ * buffers come and go, would pin pages of freed memory around it (an
+ * idle session measured 1,331 bytes that way, 990 inline). Address,
+ * "/socket.io/?EIO=4&transport=websocket" and a Host field fit. */
+#define HUB_HANDSHAKE_INLINE 72
+
 /* An intrusive string-keyed hash table: rooms by name, sockets by id. */
 struct hub_node {
     struct hub_node *next; /* next in the same bucket */
@@ -88,6 +95,8 @@ struct hub_socket {
     int64_t next_ack_id;        /* id for the next hub_emit_ack */
     uint32_t mark;              /* == hub->epoch: taken (or excluded) by
                                  * the selection being walked (room.c) */
+    char *auth;                 /* the CONNECT's payload (handshake.auth),
+                                 * or NULL for {} */
     void *data;                 /* the application's per-socket state */
     struct hub_socket *next;    /* next socket of the session, or in the
                                  * hub's graveyard once closed */
@@ -129,6 +138,12 @@ struct hub_session {
     bool connected;             /* a CONNECT has come */
     int64_t issued;             /* ms since 1970: when it opened, for
                                  * the handshake other nodes are shown */
+    char *handshake;            /* hub_session_handshake's copy, or NULL:
+                                 * "address\0url\0" then "name\0value\0"
+                                 * per header kept, then "\0"; in
+                                 * hs_inline when it fits */
+    char hs_inline[HUB_HANDSHAKE_INLINE]; /* a short handshake's home */
+    bool secure;                /* the handshake came over TLS */
     struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
     struct hub_session *prev, *next; /* the hub's list of sessions */
 };
@@ -165,6 +180,7 @@ struct outgoing {
     const struct hub_blob *bins;  /* attachments, or NULL */
     size_t nbins;                 /* how many */
 };
+
 
 /* hub.c */
 void hub_enter(struct hub *h);

@@ -26,6 +26,7 @@
 #include "json.h"
 #include "sio.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,25 +467,98 @@ void hub_on_describe(struct hub_nsp *nsp, hub_describe_fn *fn, void *ud)
     nsp->describe_ud = ud;
 }
 
+static int hex_digit(char c)
+{
+    return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10;
+}
+
+/* Write the query of url (after '?') as a JSON object of strings, as
+ * Node's querystring.parse does: '+' is a space, %XX a byte; a name
+ * given twice keeps its first value here (Node makes an array). */
+static void jb_query(struct jbuf *out, const char *url)
+{
+    const char *q = strchr(url, '?');
+    jb_lit(out, "{");
+    bool first = true;
+    while (q && *q) {
+        q++;
+        size_t n = strcspn(q, "&");
+        const char *eq = memchr(q, '=', n);
+        size_t klen = eq ? (size_t)(eq - q) : n;
+        if (klen > 0) {
+            char part[2][512];
+            size_t plen[2] = {0, 0};
+            const char *src[2] = {q, eq ? eq + 1 : q + n};
+            size_t slen[2] = {klen, eq ? n - klen - 1 : 0};
+            for (int k = 0; k < 2; k++) {
+                for (size_t i = 0; i < slen[k] && plen[k] < sizeof part[k]; i++) {
+                    char c = src[k][i];
+                    if (c == '+') {
+                        c = ' ';
+                    } else if (c == '%' && i + 2 < slen[k] && isxdigit((unsigned char)src[k][i + 1]) &&
+                               isxdigit((unsigned char)src[k][i + 2])) {
+                        c = (char)(hex_digit(src[k][i + 1]) << 4 | hex_digit(src[k][i + 2]));
+                        i += 2;
+                    }
+                    part[k][plen[k]++] = c;
+                }
+            }
+            if (!first)
+                jb_lit(out, ",");
+            first = false;
+            jb_str(out, part[0], plen[0]);
+            jb_lit(out, ":");
+            jb_str(out, part[1], plen[1]);
+        }
+        q += n;
+    }
+    jb_lit(out, "}");
+}
+
 /* Write s as fetchSockets() shows a socket (notes §6, REMOTE_FETCH):
- * {"id", "handshake", "rooms", "data"}. The hub knows no HTTP, so the
- * handshake holds what it has (its time, and the fields socket.io code
- * reads, empty); see README "Several processes". */
+ * {"id", "handshake", "rooms", "data"}, the handshake in socket.io's
+ * shape, from what hub_session_handshake kept. */
 void hub_describe_socket(struct hub_socket *s, struct jbuf *out)
 {
     struct hub_session *ss = s->ss;
+    const char *address = ss->handshake ? ss->handshake : "";
+    const char *url = address + strlen(address) + (ss->handshake ? 1 : 0);
     time_t secs = (time_t)(ss->issued / 1000);
     struct tm tm;
-    char when[40];
+    char when[64];
     gmtime_r(&secs, &tm);
-    strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (UTC)", &tm);
+    strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
     jb_lit(out, "{\"id\":");
     jb_str(out, s->id, strlen(s->id));
-    jb_lit(out, ",\"handshake\":{\"headers\":{},\"time\":");
+    jb_lit(out, ",\"handshake\":{\"headers\":{");
+    bool origin = false;
+    if (ss->handshake) {
+        const char *f = url + strlen(url) + 1;
+        for (bool first = true; *f; first = false) {
+            const char *v = f + strlen(f) + 1;
+            if (!first)
+                jb_lit(out, ",");
+            jb_str(out, f, strlen(f));
+            jb_lit(out, ":");
+            jb_str(out, v, strlen(v));
+            origin |= strcmp(f, "origin") == 0;
+            f = v + strlen(v) + 1;
+        }
+    }
+    jb_lit(out, "},\"time\":");
     jb_str(out, when, strlen(when));
-    jb_lit(out, ",\"address\":\"\",\"xdomain\":false,\"secure\":false,\"issued\":");
+    jb_lit(out, ",\"address\":");
+    jb_str(out, address, strlen(address));
+    jb_lit(out, origin ? ",\"xdomain\":true" : ",\"xdomain\":false");
+    jb_lit(out, ss->secure ? ",\"secure\":true,\"issued\":" : ",\"secure\":false,\"issued\":");
     jb_int(out, ss->issued);
-    jb_lit(out, ",\"url\":\"\",\"query\":{},\"auth\":{}},\"rooms\":[");
+    jb_lit(out, ",\"url\":");
+    jb_str(out, url, strlen(url));
+    jb_lit(out, ",\"query\":");
+    jb_query(out, url);
+    jb_lit(out, ",\"auth\":");
+    jb_lit(out, s->auth ? s->auth : "{}");
+    jb_lit(out, "},\"rooms\":[");
     jb_str(out, s->id, strlen(s->id));
     for (size_t k = 0; k < s->nrooms; k++) {
         jb_lit(out, ",");

@@ -293,6 +293,55 @@ TEST(fetch_sockets_gathers_here_and_there_then_answers_once)
     hub_free(h);
 }
 
+TEST(a_fetched_socket_shows_the_handshake_as_socket_io_does)
+{
+    struct peer p[2];
+    struct hub_socket *s[2];
+    struct hub *h = hub_with(p, s, 0);
+    const char *url = "/socket.io/?EIO=4&transport=websocket&room=a+b&x=%41%zz";
+    struct hub_header f[] = {
+        {"Host", 4, "localhost:8080", 14},
+        {"Origin", 6, "http://localhost:8080", 21},
+        {"Sec-WebSocket-Key", 17, "dGhlIHNhbXBsZSBub25jZQ==", 24}, /* not kept */
+        {"User-Agent", 10, "a browser, with \"quotes\"", 24},
+    };
+    struct hub_handshake hs = {"127.0.0.1", url, strlen(url), f, 4, false};
+    for (int i = 0; i < 2; i++) {
+        open_peer(h, &p[i]);
+        if (i == 0)
+            hub_session_handshake(p[i].ss, &hs);
+        say(&p[i], i == 0 ? "40{\"token\":\"t1\"}" : "40");
+        s[i] = last_socket;
+    }
+    struct hub_select all = {NULL, 0, NULL, 0, true};
+    hub_fetch_sockets(hub_of(h, "/"), &all, on_answer, NULL);
+    struct span arr = {answer.json, strlen(answer.json)}, hsj = none;
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(text(get(at(arr, i), "id")), quoted(hub_socket_id(s[0]))) == 0)
+            hsj = get(at(arr, i), "handshake");
+    }
+    CHECK_EQ_STR(text(get(hsj, "address")), "\"127.0.0.1\"");
+    CHECK_EQ_STR(text(get(hsj, "url")), quoted(url));
+    CHECK_EQ_STR(text(get(get(hsj, "headers"), "host")), "\"localhost:8080\"");
+    CHECK_EQ_STR(text(get(get(hsj, "headers"), "user-agent")), "\"a browser, with \\\"quotes\\\"\"");
+    CHECK(get(get(hsj, "headers"), "sec-websocket-key").p == NULL);
+    CHECK_EQ_STR(text(get(get(hsj, "query"), "EIO")), "\"4\"");
+    CHECK_EQ_STR(text(get(get(hsj, "query"), "room")), "\"a b\"");
+    CHECK_EQ_STR(text(get(get(hsj, "query"), "x")), "\"A%zz\"");
+    CHECK_EQ_STR(text(get(hsj, "auth")), "{\"token\":\"t1\"}");
+    CHECK_EQ_STR(text(get(hsj, "xdomain")), "true");
+    CHECK_EQ_STR(text(get(hsj, "secure")), "false");
+    /* The other session told the hub nothing: the same shape, empty. */
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(text(get(at(arr, i), "id")), quoted(hub_socket_id(s[1]))) == 0)
+            hsj = get(at(arr, i), "handshake");
+    }
+    CHECK_EQ_STR(text(get(hsj, "headers")), "{}");
+    CHECK_EQ_STR(text(get(hsj, "auth")), "{}");
+    CHECK_EQ_INT(type_of(get(hsj, "time")), JSON_STRING);
+    hub_free(h);
+}
+
 TEST(all_rooms_is_a_set_across_nodes)
 {
     struct peer p[1];
@@ -434,6 +483,7 @@ int main(void)
     RUN(sockets_join_leave_and_disconnect_act_here_and_tell_the_adapter);
     RUN(disconnect_sockets_with_close_ends_the_session);
     RUN(fetch_sockets_gathers_here_and_there_then_answers_once);
+    RUN(a_fetched_socket_shows_the_handshake_as_socket_io_does);
     RUN(all_rooms_is_a_set_across_nodes);
     RUN(an_ack_answered_later_is_sent_once_and_is_safe_after_the_socket_went);
     RUN(server_side_events_reach_server_listeners_only_and_answer_once);
