@@ -84,6 +84,7 @@ static struct {
     bool have_node;             /* INCR gave this node its number */
     struct request *requests;   /* questions waiting for answers */
     uint64_t bad;               /* messages dropped as undecodable */
+    uint64_t unsent;            /* broadcasts not published while down */
     struct jbuf scratch;        /* messages are built here */
 } cl;
 
@@ -305,8 +306,10 @@ static void on_broadcast(void *ud, struct hub_nsp *nsp, const struct hub_select 
                          const char *event, const struct hub_args *a)
 {
     (void)ud;
-    if (!cl.up)
-        return; /* lost for the others, as with socket.io's adapter */
+    if (!cl.up) {
+        cl.unsent++; /* lost for the others, as with socket.io's adapter */
+        return;
+    }
     struct mp_publish m = {
         .uid = cl.uid, .nsp = hub_nsp_name(nsp), .event = event, .args = *a,
         .rooms = sel->rooms, .nrooms = sel->nrooms,
@@ -881,7 +884,12 @@ static void say_up(void)
         return;
     cl.up = true;
     cl.said_down = false;
-    fprintf(stderr, "wshub: redis %s:%s up\n", cl.url.host, cl.url.port);
+    if (cl.unsent)
+        fprintf(stderr, "wshub: redis %s:%s up (%llu broadcasts were not published "
+                "while down)\n", cl.url.host, cl.url.port, (unsigned long long)cl.unsent);
+    else
+        fprintf(stderr, "wshub: redis %s:%s up\n", cl.url.host, cl.url.port);
+    cl.unsent = 0;
 }
 
 static void on_node_number(struct redis *r, const struct resp_reply *rep, void *ud)

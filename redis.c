@@ -67,6 +67,8 @@ struct redis {
     struct buf out;             /* commands not yet written */
     size_t max_output;          /* out may not grow past this */
     uint64_t dropped;           /* commands dropped at the cap */
+    bool dropping;              /* dropping now: logged once, until the
+                                 * output has drained */
     struct waiting *w;          /* replies due: w[whead .. wtail) */
     size_t whead, wtail, wcap;
     int hello_left;             /* R_HELLO: AUTH/SELECT replies to come */
@@ -270,6 +272,12 @@ static int queue(struct redis *r, int argc, const char *const *argv,
 {
     size_t need = resp_command_len(argc, argv, lens);
     if (r->out.len + need > r->max_output) {
+        /* Redis is not reading: like a slow client, it may not make us
+         * buffer without bound (--max-buffered). */
+        if (!r->dropping)
+            fprintf(stderr, "wshub: redis %s: over %zu bytes of output queued; dropping "
+                    "commands until it drains\n", r->name, r->max_output);
+        r->dropping = true;
         r->dropped++;
         return -1;
     }
@@ -527,6 +535,11 @@ static void write_output(struct redis *r)
             return;
         }
         buf_consume(&r->out, (size_t)put);
+    }
+    if (r->dropping) {
+        fprintf(stderr, "wshub: redis %s: output drained; %llu commands were dropped\n",
+                r->name, (unsigned long long)r->dropped);
+        r->dropping = false;
     }
 }
 

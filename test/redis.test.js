@@ -1003,6 +1003,43 @@ describe('when Redis goes away and comes back', () => {
   });
 });
 
+describe('a Redis that stops reading', () => {
+  let redis, A;
+
+  before(async () => {
+    redis = await startRedis();
+    A = await startHub(redis);
+  });
+  after(async () => {
+    process.kill(redis.pid, 'SIGCONT');
+    await stopAll();
+    await redis.stop();
+  });
+
+  it('caps what wshub queues for it, drops past the cap with a count, and serves locally meanwhile', async () => {
+    const a1 = await connect(A.url);
+    const a2 = await connect(A.url);
+    const mark = A.stderr.lines.length;
+    process.kill(redis.pid, 'SIGSTOP'); // it stops reading; the kernel's buffers fill, then ours
+    // Broadcasts to a room nobody here is in: each is published, none
+    // delivered locally. 40 x 400 KB is well past --max-buffered (4 MiB)
+    // plus the sockets' own buffers.
+    const big = Buffer.alloc(400000, 7);
+    for (let i = 0; i < 40; i++) a1.emit('broadcast', { rooms: ['elsewhere'], event: 'big' }, big);
+    await A.stderr.wait(/^wshub: redis pub: over 4194304 bytes of output queued; dropping/, ms(10000), mark);
+    // The loop is not blocked: local delivery goes on.
+    const got = once(a2, 'still-local');
+    assert.strictEqual(await ask(a1, 'broadcast', { event: 'still-local' }, 1), true);
+    assert.deepStrictEqual(await got, [1]);
+    process.kill(redis.pid, 'SIGCONT');
+    // Either the queue drains, or the stall timeout had already dropped
+    // the connection and it reconnects; both end with the link up.
+    await A.stderr.wait(/^wshub: redis pub: output drained; \d+ commands were dropped|^wshub: redis \S+ up/, ms(15000), mark);
+    assert.ok(alive(A));
+    closeAll();
+  });
+});
+
 describe('garbage on the cluster channels is ignored', () => {
   // No Node peer here: a Node server dies on a garbage broadcast.
   let redis, admin, A, B;
