@@ -93,7 +93,7 @@ valgrind: wshub test/node_modules/.package-lock.json
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
 # build/fuzz/NAME-new, so the repository only changes when we decide.
-FUZZERS      := http ws json sio eio resp msgpack
+FUZZERS      := http ws json sio eio resp msgpack handshake
 FUZZ_SECONDS ?= 300
 FUZZ_CI      ?= 20
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -28,7 +28,7 @@ static void fake_send(void *peer, bool binary, const uint8_t *p, size_t len)
 static void fake_close(void *peer, enum hub_close why, const char *text)
 {
     (void)peer;
-    if (why < HUB_CLOSE_PROTOCOL || why > HUB_CLOSE_INTERNAL || !text)
+    if (why < HUB_CLOSE_PROTOCOL || why > HUB_CLOSE_SERVER || !text)
         abort();
 }
 
