@@ -49,6 +49,9 @@
                                   * we act on; more are ignored, logged */
 #define CLUSTER_MAX_CHANNEL 512  /* bytes of a channel name we build */
 #define CLUSTER_ACK_TIMEOUT_MS 5000 /* a broadcast-with-ack without a timeout */
+#define CLUSTER_MAX_ACK_TIMEOUT_MS 300000 /* longer ones are cut to this: a
+                                           * forged request may not pin
+                                           * acks for hours */
 
 /* One question we asked the other nodes (fetch sockets, all rooms). */
 struct request {
@@ -683,8 +686,10 @@ static void broadcast_with_ack(struct hub_nsp *nsp, const char *obj, size_t n,
     if (json_get(obj, n, "opts", &opts, &olen) == 0 &&
         json_get(opts, olen, "flags", &flags, &flen) == 0)
         timeout = (int)get_int(flags, flen, "timeout", CLUSTER_ACK_TIMEOUT_MS);
-    if (timeout < 0 || timeout > 3600000)
+    if (timeout < 0)
         timeout = CLUSTER_ACK_TIMEOUT_MS;
+    if (timeout > CLUSTER_MAX_ACK_TIMEOUT_MS)
+        timeout = CLUSTER_MAX_ACK_TIMEOUT_MS;
     char name[SIO_MAX_EVENT_NAME + 1];
     struct hub_args a = {0};
     struct ack_request *ar = calloc(1, sizeof *ar);
