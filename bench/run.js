@@ -7,12 +7,24 @@
 // (build/wsload) to CPU 1 with taskset. The table shows medians and the
 // ratio wshub/peer. Nothing here is a test: no time is asserted.
 //
+// The cross-node row runs a cluster: its own redis-server on a free port,
+// two nodes (wshub --redis, or sio-chat.js --redis on socket.io's Redis
+// adapter) and the load against both. With two cores there is no core
+// per node, so both nodes and Redis share CPU 0 and the load keeps CPU 1
+// to itself, as in every other row: the cluster gets the one core a
+// single server gets, the load tool is not slowed by what it measures
+// (at 1,000,000 deliveries/s it needs the whole of CPU 1), and the
+// comparison with one node on CPU 0 shows what the Redis hop and the
+// second node cost, not what a second core would buy.
+//
 //   node bench/run.js [--reps N] [--seconds S] [--only NAME] [--wshub PATH]
+//                     [--wsload PATH]
 'use strict';
 
 const { spawn, execFileSync } = require('node:child_process');
 const path = require('node:path');
 const os = require('node:os');
+const net = require('node:net');
 
 const ROOT = path.resolve(__dirname, '..');
 const args = process.argv.slice(2);
@@ -24,6 +36,8 @@ const REPS = Number(opt('--reps', 3));
 const SECONDS = String(opt('--seconds', 5));
 const ONLY = opt('--only', '');
 const WSHUB = path.resolve(opt('--wshub', path.join(ROOT, 'wshub'))); // e.g. an older build, for "before"
+const WSLOAD = path.resolve(opt('--wsload', path.join(ROOT, 'build', 'wsload')));
+const REDIS = '/usr/bin/redis-server';
 
 const servers = {
   wshub: (extra = []) => [WSHUB, '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
@@ -55,6 +69,26 @@ const scenarios = [
     show: [['server_ns_per_delivery', 'server CPU ns/delivery', 'at most 0.05x', (r) => r <= 0.05],
       ['p99_us', 'p99 delivery latency, us', 'at most 0.2x', (r) => r <= 0.2], ['p50_us', 'p50 delivery latency, us'],
       ['deliveries_per_s', 'deliveries/s'], ['missing', 'deliveries missing', '0', (r, a) => a === 0]],
+  },
+  {
+    // Half the receivers on each node, the sender on node 1: every message
+    // is delivered by node 1 to its 500 and published to Redis, and node 2
+    // delivers it to its 500. A server that cannot keep up at 1 msg/ms is
+    // still delivering after the sender stops, so deliveries/s counts only
+    // those that came while it was sending (wsload's in_window_per_s).
+    // base: wshub alone with all 1,000 receivers, same rate.
+    name: 'cross-node fan-out, 2 nodes x 500 Socket.IO receivers, 1 msg/ms', peer: 'socket.io', nodes: 2,
+    load: ['fanout', '--conns', '1000', '--rate', '1000', '--sources', '2', '--settle', '300'],
+    show: [['in_window_per_s', 'deliveries/s while sending', 'at least 5x', (r) => r >= 5],
+      ['p99_us', 'p99 delivery latency, us'], ['p50_us', 'p50 delivery latency, us'],
+      ['node1_p99_us', 'p99 delivery latency on node 1 (sender\'s), us'],
+      ['node2_p99_us', 'p99 delivery latency on node 2 (via Redis), us'],
+      ['missing', 'deliveries missing 10 s after the last send', '0', (r, a) => a === 0],
+      ['server_ns_per_delivery', 'server CPU ns/delivery, both nodes']],
+    base: ['fanout', '--conns', '1000', '--rate', '1000', '--sources', '2', '--settle', '300'],
+    baseLabel: '1 node', baseShow: [['in_window_per_s', 'deliveries/s while sending, 2 nodes vs 1 node'],
+      ['p99_us', 'p99 delivery latency, us, 2 nodes vs 1 node'],
+      ['server_ns_per_delivery', 'server CPU ns/delivery, 2 nodes vs 1 node']],
   },
   {
     name: 'idle 10,000 WebSockets', peer: 'ws',
@@ -124,6 +158,7 @@ function startServer(argv) {
 
 function stopServer(s) {
   return new Promise((resolve) => {
+    if (s.proc.exitCode !== null || s.proc.signalCode !== null) return resolve(); // gone already
     s.proc.removeAllListeners('exit');
     s.proc.on('exit', resolve);
     s.proc.kill('SIGTERM');
@@ -131,10 +166,66 @@ function stopServer(s) {
   });
 }
 
+// A free TCP port on 127.0.0.1 (the kernel's pick, released again).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const redisCli = (port, ...cmd) => {
+  try {
+    return execFileSync('redis-cli', ['-p', String(port), ...cmd], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return '';
+  }
+};
+
+// A redis-server of this run's own, pinned to CPU 0 with the nodes, no
+// persistence; ready once it answers PING. The port is free when picked,
+// so a retry covers the rare race with someone else taking it.
+async function startRedis() {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const proc = spawn('taskset', ['-c', '0', REDIS, '--port', String(port), '--bind', '127.0.0.1',
+      '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    let exited = false;
+    proc.on('exit', () => { exited = true; });
+    for (let i = 0; i < 100 && !exited; i++) {
+      if (redisCli(port, 'ping').trim() === 'PONG') return { proc, pid: proc.pid, port };
+      await sleep(50);
+    }
+    if (!exited) await stopServer({ proc });
+  }
+  throw new Error(`${REDIS} did not start`);
+}
+
+// Redis connections with a subscription (SUBSCRIBE or PSUBSCRIBE).
+const subscribers = (redis) => redisCli(redis.port, 'client', 'list').split('\n')
+  .filter((l) => /\bp?sub=[1-9]/.test(l)).length;
+
+// Wait (up to 10 s) until at least n Redis connections are subscribed,
+// then 200 ms more; return how many are. A node says it listens before
+// its adapter has subscribed, and what is published before that is not
+// delivered on that node.
+async function waitSubscribers(redis, n) {
+  for (let i = 0; i < 200 && subscribers(redis) < n; i++) await sleep(50);
+  await sleep(200);
+  const got = subscribers(redis);
+  if (got < n) process.stderr.write(`warning: ${got} Redis subscribers after 10 s, not ${n}\n`);
+  return got;
+}
+
 // taskset runs the server via exec, so its pid is the server's.
 function runLoad(server, load) {
   // A scenario that needs a longer window (one sample per 600 ms) says so.
-  const argv = ['-c', '1', path.join(ROOT, 'build', 'wsload'), ...load,
+  const argv = ['-c', '1', WSLOAD, ...load,
     '--port', String(server.port), '--server-pid', String(server.pid),
     ...(load.includes('--seconds') ? [] : ['--seconds', SECONDS])];
   if (load.includes('echo') && !load.includes('--path')) argv.push('--path', '/echo');
@@ -158,13 +249,33 @@ const median = (xs) => {
   return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN;
 };
 
-async function once(kind, scenario, load) {
-  const argv = kind === 'wshub' ? servers.wshub(scenario.wshubArgs) : servers[kind](scenario.peerArgs);
-  const s = await startServer(argv);
+async function once(kind, scenario, load, nodes = 1) {
+  const extra = kind === 'wshub' ? scenario.wshubArgs : scenario.peerArgs;
+  const argv = (more) => (kind === 'wshub' ? servers.wshub([...(extra || []), ...more])
+    : servers[kind]([...(extra || []), ...more]));
+  if (nodes === 1) {
+    const s = await startServer(argv([]));
+    try {
+      return runLoad(s, load);
+    } finally {
+      await stopServer(s);
+    }
+  }
+  // Two nodes on one Redis: the load's sender and first half on node 1.
+  const redis = await startRedis();
+  const started = [];
   try {
-    return runLoad(s, load);
+    const url = ['--redis', `redis://127.0.0.1:${redis.port}`];
+    started.push(await startServer(argv(url)));
+    const one = await waitSubscribers(redis, 1); // node 1's subscribed connections
+    started.push(await startServer(argv(url)));
+    await waitSubscribers(redis, 2 * one); // node 2 has as many
+    const [n1, n2] = started;
+    return runLoad(n1, [...load, '--port2', String(n2.port), '--server-pid2', String(n2.pid),
+      '--redis-pid', String(redis.pid)]);
   } finally {
-    await stopServer(s);
+    for (const s of started) await stopServer(s);
+    await stopServer(redis);
   }
 }
 
@@ -180,9 +291,11 @@ async function main() {
     if (ONLY && !sc.name.includes(ONLY)) continue;
     const a = [];
     const b = [];
+    const c = []; // a row with a peer and a base: wshub on one node
     for (let rep = 0; rep < REPS; rep++) {
-      a.push(await once('wshub', sc, sc.load));
-      b.push(sc.peer ? await once(sc.peer, sc, sc.load) : await once('wshub', sc, sc.base));
+      a.push(await once('wshub', sc, sc.load, sc.nodes));
+      b.push(sc.peer ? await once(sc.peer, sc, sc.load, sc.nodes) : await once('wshub', sc, sc.base));
+      if (sc.peer && sc.base) c.push(await once('wshub', sc, sc.base));
       process.stderr.write(`${sc.name}: run ${rep + 1}/${REPS} done\n`);
     }
     for (const [key, label, target, ok] of sc.show) {
@@ -194,6 +307,15 @@ async function main() {
         peer: sc.peer ? fmt(y) : `${fmt(y)} (100 idle)`,
         ratio: Number.isFinite(ratio) ? `${ratio.toFixed(3)}x` : '',
         target: target || '', met: ok ? (ok(ratio, x) ? 'yes' : 'NO') : '',
+      });
+    }
+    for (const [key, label] of c.length ? sc.baseShow : []) {
+      const x = median(a.map((r) => r[key]));
+      const y = median(c.map((r) => r[key]));
+      const ratio = y ? x / y : NaN;
+      rows.push({
+        scenario: sc.name, metric: label, wshub: fmt(x), peer: `${fmt(y)} (${sc.baseLabel})`,
+        ratio: Number.isFinite(ratio) ? `${ratio.toFixed(3)}x` : '', target: '', met: '',
       });
     }
   }

@@ -9,6 +9,12 @@
 //       "message" comes back as "message-back" with the same arguments,
 //       "message-with-ack" is acked with them; used for the idle-session
 //       and long-polling scenarios.
+//   node sio-chat.js PORT [echo] --redis redis://HOST:PORT
+//       either app as one node of a cluster, as wshub --redis: the
+//       adapter is @socket.io/redis-adapter's classic createAdapter(pub,
+//       sub) on node-redis 4, so a broadcast to "general" is published
+//       to Redis and every node delivers it to its own members. The
+//       listening line comes once both Redis connections are up.
 // Both transports are accepted (socket.io's default), as wshub does:
 // polling for the long-polling rows, WebSocket for the others.
 // SPDX-License-Identifier: MIT
@@ -16,8 +22,11 @@
 const http = require('node:http');
 const { Server } = require('socket.io');
 
-const port = Number(process.argv[2] || 0);
-const echoApp = process.argv[3] === 'echo';
+const argv = process.argv.slice(2);
+const redisAt = argv.indexOf('--redis');
+const redisUrl = redisAt >= 0 ? argv.splice(redisAt, 2)[1] : null;
+const port = Number(argv[0] || 0);
+const echoApp = argv[1] === 'echo';
 const server = http.createServer();
 const io = new Server(server, { perMessageDeflate: false, serveClient: false });
 let nextId = 0;
@@ -46,4 +55,17 @@ io.on('connection', (socket) => {
     if (typeof ack === 'function') ack({ id, timestamp });
   });
 });
-server.listen(port, '127.0.0.1', () => console.log(`socket.io listening on http://127.0.0.1:${server.address().port}`));
+
+async function main() {
+  if (redisUrl) {
+    const { createClient } = require('redis');
+    const { createAdapter } = require('@socket.io/redis-adapter');
+    const pub = createClient({ url: redisUrl });
+    const sub = pub.duplicate();
+    for (const c of [pub, sub]) c.on('error', (e) => console.error(`sio-chat: redis: ${e.message}`));
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+  }
+  server.listen(port, '127.0.0.1', () => console.log(`socket.io listening on http://127.0.0.1:${server.address().port}`));
+}
+main().catch((e) => { console.error(e); process.exit(1); });

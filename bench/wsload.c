@@ -15,7 +15,10 @@
  *   fanout  N Socket.IO receivers in the chat, plus one sender that emits
  *           "message" {text:"<seq> <ns>"} at a steady rate. Reports
  *           deliveries/s, delivery latency p50/p99, and checks that every
- *           receiver got every message, in order.
+ *           receiver got every message, in order. With --port2 N, the
+ *           second half of the receivers join a second server at port N
+ *           (a node of the same cluster), the sender and the first half
+ *           stay on --port: every message crosses from node 1 to node 2.
  *   idle    N connections (WebSocket, or Socket.IO sessions with --sio),
  *           opened and held; reports the server's RSS growth per
  *           connection, read from /proc/PID/status.
@@ -180,6 +183,8 @@ struct opts {
     const char *path;
     int conns, depth, size, seconds, rate, sources, server_pid, idle, quiet;
     bool busy, sio, polling;
+    int port2, server_pid2, redis_pid; /* fanout: a second node, and Redis */
+    int settle;                        /* fanout: ms of quiet before sending */
 };
 
 static struct opts o = {
@@ -193,6 +198,16 @@ static struct client *cl;
 static struct pollfd *pfd;
 static int ncl;
 static long errors;
+
+/* The server connection i goes to: --port, except, in fanout mode with
+ * --port2, the second half of the receivers (the sender, last, is not
+ * one of them). */
+static int port_of(int i)
+{
+    if (o.port2 && strcmp(o.mode, "fanout") == 0 && i >= o.conns - o.conns / 2 && i < o.conns)
+        return o.port2;
+    return o.port;
+}
 
 static void die(const char *what)
 {
@@ -217,7 +232,7 @@ static int open_conn(int i)
     }
     struct sockaddr_in sa = {0};
     sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)o.port);
+    sa.sin_port = htons((uint16_t)port_of(i));
     inet_pton(AF_INET, o.host, &sa.sin_addr);
     if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS)
         die("wsload: connect");
@@ -253,13 +268,13 @@ static void queue_frame(struct client *c, int opcode, const void *p, size_t n)
     ws_unmask(c->out + at, n, key, 0);
 }
 
-static void queue_handshake(struct client *c, const char *path)
+static void queue_handshake(struct client *c, const char *path, int port)
 {
     char req[512];
     int n = snprintf(req, sizeof req,
                      "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n", path, o.host, o.port);
+                     "Sec-WebSocket-Version: 13\r\n\r\n", path, o.host, port);
     queue(c, req, (size_t)n);
 }
 
@@ -357,6 +372,9 @@ static void echo_frame(struct client *c, int i, int opcode, const uint8_t *p,
 static uint64_t fan_sent;   /* messages the sender emitted */
 static uint64_t fan_got;    /* deliveries counted, all receivers */
 static uint64_t fan_first;  /* seq of the first message in the window */
+static uint64_t fan_last_frame; /* when a receiver last got a frame (--settle) */
+static uint64_t fan_in_window;  /* deliveries that came before sending stopped */
+static struct samples lat_node[2]; /* --port2: latency by the receiver's node */
 
 static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
                       size_t n, uint64_t now)
@@ -367,6 +385,7 @@ static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
     }
     if (opcode != WS_OP_TEXT || n == 0)
         return;
+    fan_last_frame = now;
     if (p[0] == '2' && n == 1) { /* Engine.IO ping */
         queue_frame(c, WS_OP_TEXT, "3", 1);
         return;
@@ -399,7 +418,10 @@ static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
     c->recv_seq = seq;
     if (seq >= fan_first && measuring) {
         fan_got++;
+        fan_in_window += now < window_start + (uint64_t)o.seconds * 1000000000ull;
         sample_add(&lat, now - ns);
+        if (o.port2)
+            sample_add(&lat_node[port_of(i) == o.port2], now - ns);
     }
 }
 
@@ -549,7 +571,7 @@ static void open_all(int n, const char *path)
     for (int i = 0; i < n; i++) {
         cl[i].fd = open_conn(i);
         cl[i].state = C_CONNECTING;
-        queue_handshake(&cl[i], path);
+        queue_handshake(&cl[i], path, port_of(i));
     }
 }
 
@@ -569,13 +591,24 @@ static void wait_open(on_frame_fn *fn, bool need_sio)
     }
 }
 
+static uint64_t srv2_0, redis0; /* fanout: --server-pid2's and --redis-pid's CPU at the start */
+
+/* With --server-pid2, "server" is both nodes together; Redis, with
+ * --redis-pid, is shown on its own and in cluster_ns_per_<unit>. */
 static void report_cpu(uint64_t tool0, uint64_t srv0, double secs, double msgs,
                        const char *unit)
 {
     double tool = (double)(cpu_ns(0) - tool0) / 1e9;
     double srv = o.server_pid ? (double)(cpu_ns(o.server_pid) - srv0) / 1e9 : 0;
+    double srv2 = o.server_pid2 ? (double)(cpu_ns(o.server_pid2) - srv2_0) / 1e9 : 0;
+    double red = o.redis_pid ? (double)(cpu_ns(o.redis_pid) - redis0) / 1e9 : 0;
     printf("tool_cpu=%.2f server_cpu=%.2f server_ns_per_%s=%.0f ",
-           tool / secs, srv / secs, unit, msgs > 0 ? srv * 1e9 / msgs : 0);
+           tool / secs, (srv + srv2) / secs, unit, msgs > 0 ? (srv + srv2) * 1e9 / msgs : 0);
+    if (o.server_pid2)
+        printf("node1_cpu=%.2f node2_cpu=%.2f ", srv / secs, srv2 / secs);
+    if (o.redis_pid)
+        printf("redis_cpu=%.2f cluster_ns_per_%s=%.0f ", red / secs, unit,
+               msgs > 0 ? (srv + srv2 + red) * 1e9 / msgs : 0);
 }
 
 /* --quiet: send the quiet client's next message once MS ms have passed
@@ -638,15 +671,27 @@ static int run_fanout(void)
         printf("mode=fanout errors=%d (only %d of %d connected)\n", ncl - ready, ready, ncl);
         return 1;
     }
-    /* Let the connection-time presence broadcasts drain. */
+    /* Let the connection-time presence broadcasts drain: for 1 s, or with
+     * --settle MS until no receiver has heard anything for MS ms (at most
+     * 30 s; a slow server can take seconds over 1,000 joins). */
     uint64_t t0 = now_ns();
-    while (now_ns() - t0 < 1000000000ull)
-        step(sio_frame, 50);
+    fan_last_frame = t0;
+    if (o.settle) {
+        while (now_ns() - fan_last_frame < (uint64_t)o.settle * 1000000ull &&
+               now_ns() - t0 < 30000000000ull)
+            step(sio_frame, 50);
+    } else {
+        while (now_ns() - t0 < 1000000000ull)
+            step(sio_frame, 50);
+    }
+    uint64_t settle_ns = now_ns() - t0;
     struct client *sender = &cl[ncl - 1];
     uint64_t interval = 1000000000ull / (uint64_t)o.rate;
     fan_first = 1;
     measuring = true;
     uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    srv2_0 = o.server_pid2 ? cpu_ns(o.server_pid2) : 0;
+    redis0 = o.redis_pid ? cpu_ns(o.redis_pid) : 0;
     window_start = now_ns();
     uint64_t next = window_start;
     uint64_t stop = window_start + (uint64_t)o.seconds * 1000000000ull;
@@ -680,6 +725,17 @@ static int run_fanout(void)
            "p50_us=%.0f p99_us=%.0f missing=%ld ",
            o.conns, o.rate, (unsigned long long)fan_sent, (double)fan_got / secs,
            percentile(&lat, 0.5), percentile(&lat, 0.99), missing);
+    /* A server that cannot keep up is still delivering after the sender
+     * stops; deliveries_per_s counts that too (up to 10 s of it), so it
+     * is the rate offered, not the rate sustained. These say which. */
+    if (o.port2 || o.settle)
+        printf("receivers2=%d in_window_per_s=%.0f drain_ms=%.0f settle_ms=%.0f ",
+               o.port2 ? o.conns / 2 : 0, (double)fan_in_window / secs,
+               (double)(window_end - stop) / 1e6, (double)settle_ns / 1e6);
+    if (o.port2)
+        printf("node1_p50_us=%.0f node1_p99_us=%.0f node2_p50_us=%.0f node2_p99_us=%.0f ",
+               percentile(&lat_node[0], 0.5), percentile(&lat_node[0], 0.99),
+               percentile(&lat_node[1], 0.5), percentile(&lat_node[1], 0.99));
     report_cpu(tool0, srv0, (double)(window_end - window_start) / 1e9,
                (double)fan_got, "delivery");
     printf("errors=%ld\n", errors + missing + count_state(C_DEAD));
@@ -1237,6 +1293,12 @@ static void usage(void)
         "  --conns N                    connections, or receivers (1)\n"
         "  --depth D --size S           echo: messages in flight, bytes (1, 32)\n"
         "  --rate R                     fanout: messages per second (100)\n"
+        "  --port2 N                    fanout: half the receivers on a second\n"
+        "                               node at port N; sender stays on --port\n"
+        "  --server-pid2 PID            fanout: that node's pid, CPU added in\n"
+        "  --redis-pid PID              fanout: Redis's pid, its CPU shown\n"
+        "  --settle MS                  fanout: start once receivers heard\n"
+        "                               nothing for MS ms (default: after 1 s)\n"
         "  --seconds T                  measured time (5)\n"
         "  --sources N                  spread over 127.0.0.1..N (1)\n"
         "  --idle N                     echo: N more connections held idle\n"
@@ -1277,6 +1339,10 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--server-pid")) o.server_pid = atoi(v);
         else if (!strcmp(a, "--idle")) o.idle = atoi(v);
         else if (!strcmp(a, "--quiet")) o.quiet = atoi(v);
+        else if (!strcmp(a, "--port2")) o.port2 = atoi(v);
+        else if (!strcmp(a, "--server-pid2")) o.server_pid2 = atoi(v);
+        else if (!strcmp(a, "--redis-pid")) o.redis_pid = atoi(v);
+        else if (!strcmp(a, "--settle")) o.settle = atoi(v);
         else usage();
     }
     if (o.size > 1 << 20 || o.conns < (o.quiet ? 0 : 1) || o.depth < 1 || o.rate < 1 ||
