@@ -34,6 +34,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "hub.h"
+#include "clustermsg.h"
 #include "json.h"
 #include "msgpack.h"
 #include "redis.h"
@@ -45,8 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLUSTER_MAX_ROOMS 64     /* rooms (and except rooms) in one selection
-                                  * we act on; more are ignored, logged */
 #define CLUSTER_MAX_CHANNEL 512  /* bytes of a channel name we build */
 #define CLUSTER_ACK_TIMEOUT_MS 5000 /* a broadcast-with-ack without a timeout */
 #define CLUSTER_MAX_ACK_TIMEOUT_MS 300000 /* longer ones are cut to this: a
@@ -58,7 +57,8 @@ struct request {
     char id[8];                /* requestId: 6 random characters */
     struct hub_nsp *nsp;       /* asked about this namespace */
     enum hub_ask what;
-    struct hub_gather *g;      /* where the answers go */
+    struct hub_gather *g;      /* where the answers go, or NULL for ... */
+    struct hub_acks *acks;     /* ... a broadcast with acks (type 7) */
     long expected;             /* answers to wait for; -1: NUMSUB not back */
     long got;                  /* answers received */
     struct timer timer;        /* gives up at --redis-timeout */
@@ -141,172 +141,13 @@ static void drop(const char *where, const char *why)
     fprintf(stderr, "wshub: redis: dropped a message on %s: %s\n", where, why);
 }
 
-/* Write a list of room names as a JSON array. */
-static void jb_rooms(struct jbuf *jb, const char *const *v, size_t n)
-{
-    jb_lit(jb, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            jb_lit(jb, ",");
-        jb_str(jb, v[i], strlen(v[i]));
-    }
-    jb_lit(jb, "]");
-}
-
-/* Room names read from a message, NUL-terminated, for a hub_select. */
-struct names {
-    const char *v[CLUSTER_MAX_ROOMS];
-    size_t n;
-    char *mem[CLUSTER_MAX_ROOMS]; /* each malloc'd */
-};
-
-static void names_free(struct names *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->mem[i]);
-    s->n = 0;
-}
-
-/* Read the JSON array of strings at arr into s. Returns 0, or -1 if it
- * is not one (or has too many). A missing array (n == 0) is empty. */
-static int names_from_json(struct names *s, const char *arr, size_t n)
-{
-    s->n = 0;
-    if (n == 0)
-        return 0;
-    size_t pos = 0;
-    const char *v;
-    size_t vlen;
-    int r;
-    while ((r = json_array_next(arr, n, &pos, &v, &vlen)) == 1) {
-        char *str = malloc(vlen + 1);
-        size_t got;
-        if (!str || s->n == CLUSTER_MAX_ROOMS || json_type_of(v, vlen) != JSON_STRING ||
-            json_string(v, vlen, str, vlen, &got) < 0) {
-            free(str);
-            names_free(s);
-            return -1;
-        }
-        str[got] = '\0';
-        s->mem[s->n] = str;
-        s->v[s->n++] = str;
-    }
-    if (r != 0) {
-        names_free(s);
-        return -1;
-    }
-    return 0;
-}
-
-/* Split a Socket.IO data array ["event", args...] into the event name
- * (NUL-terminated into name) and the arguments' text. Returns 0 or -1. */
-static int split_event(const char *data, size_t len, char name[SIO_MAX_EVENT_NAME + 1],
-                       struct hub_args *a)
-{
-    size_t pos = 0, got;
-    const char *v;
-    size_t vlen;
-    if (json_array_next(data, len, &pos, &v, &vlen) != 1 ||
-        json_type_of(v, vlen) != JSON_STRING ||
-        json_string(v, vlen, name, SIO_MAX_EVENT_NAME, &got) < 0)
-        return -1;
-    name[got] = '\0';
-    /* The arguments: after the name and its comma, up to the last ']'. */
-    const char *p = v + vlen, *end = data + len;
-    while (end > p && end[-1] != ']')
-        end--;
-    end--; /* onto the ']' */
-    while (p < end && (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t' || *p == '\r'))
-        p++;
-    a->json = p;
-    a->len = end > p ? (size_t)(end - p) : 0;
-    return 0;
-}
-
-/* A message from a request or response channel, as JSON: JSON itself if
- * it starts with '{', else msgpack turned into JSON with its bins (§6).
- * Returns 0 or -1 with *why. */
-static int decode_any(const uint8_t *p, size_t n, struct jbuf *json,
-                      struct hub_blob bins[SIO_MAX_ATTACHMENTS], size_t *nbins,
-                      const char **why)
-{
-    jb_reset(json);
-    *nbins = 0;
-    if (n > 0 && p[0] == '{') {
-        if (json_scan((const char *)p, n, -1) != (long)n) {
-            *why = "malformed JSON";
-            return -1;
-        }
-        jb_raw(json, (const char *)p, n);
-        return json->oom ? -1 : 0;
-    }
-    long used = mp_to_json(p, n, json, bins, nbins, why);
-    if (used != (long)n) {
-        if (used > 0)
-            *why = "bytes after the msgpack value";
-        return -1;
-    }
-    if (json_type_of(json->p, json->len) != JSON_OBJECT) {
-        *why = "not a map";
-        return -1;
-    }
-    return 0;
-}
-
-/* Field key of the JSON object obj as a string into out (cap bytes with
- * the NUL). Returns 0, or -1 if absent or not a short string. */
-static int get_str(const char *obj, size_t n, const char *key, char *out, size_t cap)
-{
-    const char *v;
-    size_t vlen, got;
-    if (json_get(obj, n, key, &v, &vlen) != 0 || json_type_of(v, vlen) != JSON_STRING ||
-        json_string(v, vlen, out, cap - 1, &got) < 0)
-        return -1;
-    out[got] = '\0';
-    return 0;
-}
-
-static int64_t get_int(const char *obj, size_t n, const char *key, int64_t dflt)
-{
-    const char *v;
-    size_t vlen;
-    int64_t x;
-    if (json_get(obj, n, key, &v, &vlen) != 0 || json_int(v, vlen, INT64_MAX, &x) != 0)
-        return dflt;
-    return x;
-}
-
-/* A selection {rooms, except} from the "opts" of a request. */
-static int opts_select(const char *obj, size_t n, struct names *rooms,
-                       struct names *except, struct hub_select *sel)
-{
-    const char *opts, *v;
-    size_t olen, vlen;
-    memset(sel, 0, sizeof *sel);
-    rooms->n = except->n = 0;
-    if (json_get(obj, n, "opts", &opts, &olen) == 0) {
-        if (json_get(opts, olen, "rooms", &v, &vlen) == 0 && names_from_json(rooms, v, vlen) != 0)
-            return -1;
-        if (json_get(opts, olen, "except", &v, &vlen) == 0 && names_from_json(except, v, vlen) != 0) {
-            names_free(rooms);
-            return -1;
-        }
-    }
-    sel->rooms = rooms->v;
-    sel->nrooms = rooms->n;
-    sel->except = except->v;
-    sel->nexcept = except->n;
-    sel->local = true;
-    return 0;
-}
-
 /* ========================================================================
  * The hub's side: what this node sends to the others
  * ======================================================================== */
 
 /* hub_adapter.broadcast: publish what the hub just delivered here. */
 static void on_broadcast(void *ud, struct hub_nsp *nsp, const struct hub_select *sel,
-                         const char *event, const struct hub_args *a)
+                         const char *event, const struct hub_args *a, bool is_volatile)
 {
     (void)ud;
     if (!cl.up) {
@@ -316,7 +157,7 @@ static void on_broadcast(void *ud, struct hub_nsp *nsp, const struct hub_select 
     struct mp_publish m = {
         .uid = cl.uid, .nsp = hub_nsp_name(nsp), .event = event, .args = *a,
         .rooms = sel->rooms, .nrooms = sel->nrooms,
-        .except = sel->except, .nexcept = sel->nexcept,
+        .except = sel->except, .nexcept = sel->nexcept, .is_volatile = is_volatile,
     };
     const char *why;
     jb_reset(&cl.scratch);
@@ -354,9 +195,9 @@ static void on_sockets_op(void *ud, struct hub_nsp *nsp, const struct hub_select
     jb_str(jb, cl.uid, strlen(cl.uid));
     jb_lit(jb, op == HUB_OP_JOIN ? ",\"type\":2" : op == HUB_OP_LEAVE ? ",\"type\":3" : ",\"type\":4");
     jb_lit(jb, ",\"opts\":{\"rooms\":");
-    jb_rooms(jb, sel->rooms, sel->nrooms);
+    cm_rooms(jb, sel->rooms, sel->nrooms);
     jb_lit(jb, ",\"except\":");
-    jb_rooms(jb, sel->except, sel->nexcept);
+    cm_rooms(jb, sel->except, sel->nexcept);
     jb_lit(jb, "}");
     if (op == HUB_OP_DISCONNECT) {
         jb_lit(jb, close ? ",\"close\":true}" : ",\"close\":false}");
@@ -437,7 +278,10 @@ static void request_end(struct request *q)
     }
     loop_timer_cancel(&q->timer);
     jb_free(&q->text);
-    hub_gather_end(q->g);
+    if (q->acks)
+        hub_acks_release(q->acks);
+    else
+        hub_gather_end(q->g);
     free(q);
 }
 
@@ -445,7 +289,8 @@ static void request_fire(struct timer *t, int64_t now)
 {
     (void)now;
     struct request *q = (struct request *)((char *)t - offsetof(struct request, timer));
-    fprintf(stderr, "wshub: redis: request %s: %ld of %ld answers in %d ms\n",
+    if (!q->acks) /* an ack broadcast always ends at its timeout */
+        fprintf(stderr, "wshub: redis: request %s: %ld of %ld answers in %d ms\n",
             q->id, q->got, q->expected, cl.requests_timeout);
     request_end(q);
 }
@@ -467,6 +312,8 @@ static void on_numsub(struct redis *r, const struct resp_reply *rep, void *ud)
         return;
     }
     q->expected = (long)rep->v[2].integer - 1;
+    if (q->acks)
+        hub_acks_nodes(q->acks, q->expected > 0 ? (size_t)q->expected : 0);
     if (q->expected <= q->got) {
         request_end(q);
         return;
@@ -497,9 +344,9 @@ static int on_ask(void *ud, struct hub_nsp *nsp, enum hub_ask what,
     jb_str(jb, q->id, strlen(q->id));
     if (what == HUB_ASK_SOCKETS) {
         jb_lit(jb, ",\"type\":5,\"opts\":{\"rooms\":");
-        jb_rooms(jb, sel->rooms, sel->nrooms);
+        cm_rooms(jb, sel->rooms, sel->nrooms);
         jb_lit(jb, ",\"except\":");
-        jb_rooms(jb, sel->except, sel->nexcept);
+        cm_rooms(jb, sel->except, sel->nexcept);
         jb_lit(jb, "}}");
     } else {
         jb_lit(jb, ",\"type\":1}");
@@ -520,8 +367,90 @@ static int on_ask(void *ud, struct hub_nsp *nsp, enum hub_ask what,
     return 0;
 }
 
+/* hub_adapter.broadcast_ack: type 7 (msgpack, §6) to every other node;
+ * each answers with its client count (8), then each client's ack (9). */
+static int on_broadcast_ack(void *ud, struct hub_nsp *nsp, const struct hub_select *sel,
+                            const char *event, const struct hub_args *a,
+                            int timeout_ms, struct hub_acks *k)
+{
+    (void)ud;
+    if (!cl.up)
+        return -1;
+    struct request *q = calloc(1, sizeof *q);
+    if (!q)
+        return -1;
+    random_uid(q->id);
+    q->nsp = nsp;
+    q->acks = k;
+    q->expected = -1;
+    struct jbuf data = {0}, *jb = &q->text;
+    jb_lit(&data, "[");
+    jb_str(&data, event, strlen(event));
+    if (a->len) {
+        jb_lit(&data, ",");
+        jb_raw(&data, a->json, a->len);
+    }
+    jb_lit(&data, "]");
+    mp_put_map(jb, 5);
+    mp_put_str(jb, "uid", 3);
+    mp_put_str(jb, cl.uid, strlen(cl.uid));
+    mp_put_str(jb, "requestId", 9);
+    mp_put_str(jb, q->id, strlen(q->id));
+    mp_put_str(jb, "type", 4);
+    mp_put_int(jb, 7);
+    mp_put_str(jb, "packet", 6);
+    mp_put_map(jb, 3);
+    mp_put_str(jb, "type", 4);
+    mp_put_int(jb, 2);
+    mp_put_str(jb, "data", 4);
+    const char *why;
+    int bad = data.oom || mp_from_json(data.p, data.len, a->bins, a->nbins, jb, &why) != 0;
+    mp_put_str(jb, "nsp", 3);
+    mp_put_str(jb, hub_nsp_name(nsp), strlen(hub_nsp_name(nsp)));
+    mp_put_str(jb, "opts", 4);
+    mp_put_map(jb, 3);
+    mp_put_str(jb, "rooms", 5);
+    mp_put_array(jb, sel->nrooms);
+    for (size_t i = 0; i < sel->nrooms; i++)
+        mp_put_str(jb, sel->rooms[i], strlen(sel->rooms[i]));
+    mp_put_str(jb, "except", 6);
+    mp_put_array(jb, sel->nexcept);
+    for (size_t i = 0; i < sel->nexcept; i++)
+        mp_put_str(jb, sel->except[i], strlen(sel->except[i]));
+    mp_put_str(jb, "flags", 5);
+    mp_put_map(jb, 1);
+    mp_put_str(jb, "timeout", 7);
+    mp_put_int(jb, timeout_ms);
+    jb_free(&data);
+    char ch[CLUSTER_MAX_CHANNEL];
+    size_t n = channel(ch, "%s-request#%s#", cl.key, hub_nsp_name(nsp));
+    const char *argv[3] = {"PUBSUB", "NUMSUB", ch};
+    size_t lens[3] = {6, 6, n};
+    if (bad || jb->oom || n == 0 || redis_command(cl.pub, 3, argv, lens, on_numsub, q) != 0) {
+        jb_free(jb);
+        free(q);
+        return -1;
+    }
+    q->timer.fire = request_fire;
+    loop_timer_set(&q->timer, now_ms() + timeout_ms + 1);
+    q->next = cl.requests;
+    cl.requests = q;
+    return 0;
+}
+
+/* hub_adapter.nsp_created: a namespace made on demand gets its channels. */
+static void subscribe_nsp(struct hub_nsp *nsp);
+
+static void on_nsp_created(void *ud, struct hub_nsp *nsp)
+{
+    (void)ud;
+    if (redis_ready(cl.sub))
+        subscribe_nsp(nsp);
+}
+
 static const struct hub_adapter adapter = {
     on_broadcast, on_sockets_op, on_ask, on_server_emit, on_server_reply,
+    on_nsp_created, on_broadcast_ack,
 };
 
 /* ========================================================================
@@ -567,7 +496,7 @@ static void on_broadcast_message(const struct resp_bytes *chan, const struct res
     struct jbuf json = {0};
     struct mp_broadcast b;
     const char *why;
-    struct names rooms = {0}, except = {0};
+    struct cm_names rooms = {0}, except = {0};
     if (mp_broadcast_decode((const uint8_t *)msg->ptr, msg->len, &json, &b, &why) != 0) {
         drop("a broadcast channel", why);
         goto out;
@@ -578,13 +507,13 @@ static void on_broadcast_message(const struct resp_bytes *chan, const struct res
         goto out;
     struct mp_str s;
     size_t pos = 0;
-    while (rooms.n < CLUSTER_MAX_ROOMS && mp_list_next(&b.rooms, &pos, &s) == 1 &&
+    while (rooms.n < CM_MAX_ROOMS && mp_list_next(&b.rooms, &pos, &s) == 1 &&
            (rooms.mem[rooms.n] = strndup(s.p, s.len)) != NULL) {
         rooms.v[rooms.n] = rooms.mem[rooms.n];
         rooms.n++;
     }
     pos = 0;
-    while (except.n < CLUSTER_MAX_ROOMS && mp_list_next(&b.except, &pos, &s) == 1 &&
+    while (except.n < CM_MAX_ROOMS && mp_list_next(&b.except, &pos, &s) == 1 &&
            (except.mem[except.n] = strndup(s.p, s.len)) != NULL) {
         except.v[except.n] = except.mem[except.n];
         except.n++;
@@ -595,17 +524,20 @@ static void on_broadcast_message(const struct resp_bytes *chan, const struct res
     }
     char name[SIO_MAX_EVENT_NAME + 1];
     struct hub_args a = {0};
-    if (split_event(b.data, b.data_len, name, &a) != 0) {
+    if (cm_split_event(b.data, b.data_len, name, &a) != 0) {
         drop("a broadcast channel", "data is not [event, ...]");
         goto out;
     }
     a.bins = b.nbins ? b.bins : NULL;
     a.nbins = b.nbins;
     struct hub_select sel = {rooms.v, rooms.n, except.v, except.n, true};
-    hub_broadcast(nsp, &sel, name, &a);
+    if (b.is_volatile)
+        hub_broadcast_volatile(nsp, &sel, name, &a);
+    else
+        hub_broadcast(nsp, &sel, name, &a);
 out:
-    names_free(&rooms);
-    names_free(&except);
+    cm_names_free(&rooms);
+    cm_names_free(&except);
     jb_free(&json);
 }
 
@@ -674,18 +606,18 @@ static void broadcast_with_ack(struct hub_nsp *nsp, const char *obj, size_t n,
 {
     const char *packet, *data, *opts, *flags;
     size_t plen, dlen, olen, flen;
-    struct names rooms, except;
+    struct cm_names rooms, except;
     struct hub_select sel;
     if (json_get(obj, n, "packet", &packet, &plen) != 0 ||
         json_get(packet, plen, "data", &data, &dlen) != 0 ||
-        opts_select(obj, n, &rooms, &except, &sel) != 0) {
+        cm_select(obj, n, &rooms, &except, &sel) != 0) {
         drop("the request channel", "a broadcast-with-ack without packet.data");
         return;
     }
     int timeout = CLUSTER_ACK_TIMEOUT_MS;
     if (json_get(obj, n, "opts", &opts, &olen) == 0 &&
         json_get(opts, olen, "flags", &flags, &flen) == 0)
-        timeout = (int)get_int(flags, flen, "timeout", CLUSTER_ACK_TIMEOUT_MS);
+        timeout = (int)cm_get_int(flags, flen, "timeout", CLUSTER_ACK_TIMEOUT_MS);
     if (timeout < 0)
         timeout = CLUSTER_ACK_TIMEOUT_MS;
     if (timeout > CLUSTER_MAX_ACK_TIMEOUT_MS)
@@ -693,12 +625,12 @@ static void broadcast_with_ack(struct hub_nsp *nsp, const char *obj, size_t n,
     char name[SIO_MAX_EVENT_NAME + 1];
     struct hub_args a = {0};
     struct ack_request *ar = calloc(1, sizeof *ar);
-    if (!ar || !(ar->id = strdup(rid)) || split_event(data, dlen, name, &a) != 0) {
+    if (!ar || !(ar->id = strdup(rid)) || cm_split_event(data, dlen, name, &a) != 0) {
         if (ar)
             free(ar->id);
         free(ar);
-        names_free(&rooms);
-        names_free(&except);
+        cm_names_free(&rooms);
+        cm_names_free(&except);
         return;
     }
     a.bins = nbins ? bins : NULL;
@@ -720,8 +652,8 @@ static void broadcast_with_ack(struct hub_nsp *nsp, const char *obj, size_t n,
         free(ar->id);
         free(ar);
     }
-    names_free(&rooms);
-    names_free(&except);
+    cm_names_free(&rooms);
+    cm_names_free(&except);
 }
 
 static void take_id(struct hub_socket *s, void *ud)
@@ -745,11 +677,11 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
                        const struct hub_blob *bins, size_t nbins)
 {
     char uid[64] = "", rid[64] = "";
-    get_str(obj, n, "uid", uid, sizeof uid);
+    cm_get_str(obj, n, "uid", uid, sizeof uid);
     bool mine = strcmp(uid, cl.uid) == 0;
-    bool has_rid = get_str(obj, n, "requestId", rid, sizeof rid) == 0;
-    int64_t type = get_int(obj, n, "type", -1);
-    struct names rooms = {0}, except = {0}, targets = {0};
+    bool has_rid = cm_get_str(obj, n, "requestId", rid, sizeof rid) == 0;
+    int64_t type = cm_get_int(obj, n, "type", -1);
+    struct cm_names rooms = {0}, except = {0}, targets = {0};
     struct hub_select sel;
     const char *v;
     size_t vlen;
@@ -763,12 +695,12 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
             break;
         if (type == 0) {
             memset(&sel, 0, sizeof sel);
-            if (json_get(obj, n, "rooms", &v, &vlen) == 0 && names_from_json(&rooms, v, vlen) != 0)
+            if (json_get(obj, n, "rooms", &v, &vlen) == 0 && cm_names_from_json(&rooms, v, vlen) != 0)
                 break;
             sel.rooms = rooms.v;
             sel.nrooms = rooms.n;
             sel.local = true;
-        } else if (opts_select(obj, n, &rooms, &except, &sel) != 0) {
+        } else if (cm_select(obj, n, &rooms, &except, &sel) != 0) {
             break;
         }
         {
@@ -797,8 +729,8 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
         break;
     case 2: /* REMOTE_JOIN */
     case 3: /* REMOTE_LEAVE */
-        if (opts_select(obj, n, &rooms, &except, &sel) != 0 ||
-            json_get(obj, n, "rooms", &v, &vlen) != 0 || names_from_json(&targets, v, vlen) != 0)
+        if (cm_select(obj, n, &rooms, &except, &sel) != 0 ||
+            json_get(obj, n, "rooms", &v, &vlen) != 0 || cm_names_from_json(&targets, v, vlen) != 0)
             break; /* the legacy sid+room form is not answered (§6) */
         for (size_t i = 0; i < targets.n; i++) {
             if (type == 2)
@@ -808,7 +740,7 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
         }
         break;
     case 4: /* REMOTE_DISCONNECT */
-        if (opts_select(obj, n, &rooms, &except, &sel) != 0)
+        if (cm_select(obj, n, &rooms, &except, &sel) != 0)
             break;
         hub_disconnect_sockets(nsp, &sel, json_get(obj, n, "close", &v, &vlen) == 0 &&
                                               json_type_of(v, vlen) == JSON_TRUE);
@@ -816,7 +748,7 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
     case 6: { /* SERVER_SIDE_EMIT */
         char name[SIO_MAX_EVENT_NAME + 1];
         struct hub_args a = {0};
-        if (json_get(obj, n, "data", &v, &vlen) != 0 || split_event(v, vlen, name, &a) != 0) {
+        if (json_get(obj, n, "data", &v, &vlen) != 0 || cm_split_event(v, vlen, name, &a) != 0) {
             drop("the request channel", "a server-side emit without [event, ...]");
             break;
         }
@@ -832,16 +764,16 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
     default:
         break; /* unknown types are ignored (§10.4) */
     }
-    names_free(&rooms);
-    names_free(&except);
-    names_free(&targets);
+    cm_names_free(&rooms);
+    cm_names_free(&except);
+    cm_names_free(&targets);
 }
 
 /* One response: an answer to a question of ours, or not ours at all. */
 static void on_response(const char *obj, size_t n)
 {
     char rid[64];
-    if (get_str(obj, n, "requestId", rid, sizeof rid) != 0)
+    if (cm_get_str(obj, n, "requestId", rid, sizeof rid) != 0)
         return;
     struct request *q;
     for (q = cl.requests; q && strcmp(q->id, rid) != 0; q = q->next)
@@ -850,6 +782,14 @@ static void on_response(const char *obj, size_t n)
         return; /* someone else's, or too late */
     const char *v;
     size_t vlen;
+    if (q->acks) { /* type 8: a node's client count; type 9: one answer */
+        int64_t type = cm_get_int(obj, n, "type", -1);
+        if (type == 8)
+            hub_acks_count(q->acks, (size_t)cm_get_int(obj, n, "clientCount", 0));
+        else if (type == 9 && json_get(obj, n, "packet", &v, &vlen) == 0)
+            hub_acks_reply(q->acks, v, vlen);
+        return; /* kept until its timer: answers may still come */
+    }
     const char *field = q->what == HUB_ASK_SOCKETS ? "sockets" : "rooms";
     if (json_get(obj, n, field, &v, &vlen) == 0 && json_type_of(v, vlen) == JSON_ARRAY &&
         vlen >= 2)
@@ -907,6 +847,28 @@ static void on_node_number(struct redis *r, const struct resp_reply *rep, void *
     }
 }
 
+/* Subscribe to nsp's channels (§10.1), on the subscriber only. */
+static void subscribe_nsp(struct hub_nsp *nsp)
+{
+    const char *name = hub_nsp_name(nsp);
+    char c[4][CLUSTER_MAX_CHANNEL];
+    size_t l[4];
+    l[0] = channel(c[0], "%s#%s#*", cl.key, name);
+    l[1] = channel(c[1], "%s-request#%s#", cl.key, name);
+    l[2] = channel(c[2], "%s-response#%s#", cl.key, name);
+    l[3] = channel(c[3], "%s-response#%s#%s#", cl.key, name, cl.uid);
+    if (!l[0] || !l[1] || !l[2] || !l[3])
+        return;
+    const char *pa[2] = {"PSUBSCRIBE", c[0]};
+    size_t pl[2] = {10, l[0]};
+    const char *sa[4] = {"SUBSCRIBE", c[1], c[2], c[3]};
+    size_t sl[4] = {9, l[1], l[2], l[3]};
+    if (redis_command(cl.sub, 2, pa, pl, NULL, NULL) == 0)
+        cl.subs_due += 1;
+    if (redis_command(cl.sub, 4, sa, sl, NULL, NULL) == 0)
+        cl.subs_due += 3;
+}
+
 /* A connection is ready: the publisher takes this node's number once;
  * the subscriber subscribes to every namespace's channels (§10.1). */
 static void on_ready(struct redis *r, void *ud)
@@ -921,25 +883,8 @@ static void on_ready(struct redis *r, void *ud)
     }
     if (r == cl.sub) {
         cl.subs_due = 0;
-        for (struct hub_nsp *nsp = hub_first_nsp(cl.hub); nsp; nsp = hub_next_nsp(nsp)) {
-            const char *name = hub_nsp_name(nsp);
-            char c[4][CLUSTER_MAX_CHANNEL];
-            size_t l[4];
-            l[0] = channel(c[0], "%s#%s#*", cl.key, name);
-            l[1] = channel(c[1], "%s-request#%s#", cl.key, name);
-            l[2] = channel(c[2], "%s-response#%s#", cl.key, name);
-            l[3] = channel(c[3], "%s-response#%s#%s#", cl.key, name, cl.uid);
-            if (!l[0] || !l[1] || !l[2] || !l[3])
-                continue;
-            const char *pa[2] = {"PSUBSCRIBE", c[0]};
-            size_t pl[2] = {10, l[0]};
-            const char *sa[4] = {"SUBSCRIBE", c[1], c[2], c[3]};
-            size_t sl[4] = {9, l[1], l[2], l[3]};
-            if (redis_command(cl.sub, 2, pa, pl, NULL, NULL) == 0)
-                cl.subs_due += 1;
-            if (redis_command(cl.sub, 4, sa, sl, NULL, NULL) == 0)
-                cl.subs_due += 3;
-        }
+        for (struct hub_nsp *nsp = hub_first_nsp(cl.hub); nsp; nsp = hub_next_nsp(nsp))
+            subscribe_nsp(nsp);
     }
     say_up();
 }
@@ -983,7 +928,7 @@ static void on_push(struct redis *r, const struct resp_push *p,
     struct hub_blob bins[SIO_MAX_ATTACHMENTS];
     size_t nbins;
     const char *why;
-    if (decode_any((const uint8_t *)p->payload.ptr, p->payload.len, &json, bins, &nbins, &why) != 0)
+    if (cm_decode((const uint8_t *)p->payload.ptr, p->payload.len, &json, bins, &nbins, &why) != 0)
         drop(request ? "the request channel" : "the response channel", why);
     else if (request)
         on_request(nsp, json.p, json.len, bins, nbins);

@@ -134,6 +134,8 @@ struct conn {
     bool keep_alive;        /* HTTP: read another request after this one */
     bool wr_shut;           /* DRAINING: our FIN has been sent */
     bool paused;            /* input held in c->in until output drains */
+    bool blocked;           /* the last write left bytes the kernel would
+                             * not take: the client is behind */
     bool later;             /* on the loop's list of conns to update at
                              * the end of the turn (conn_later) */
 };

@@ -28,6 +28,21 @@
  *   set-data value                     the socket's data, as fetch shows it
  *   server-side-emit event, ...args    io.serverSideEmit(event, ...args)
  *
+ *   ask-all {rooms?,timeout,event}, ...args
+ *                                      io.timeout(t).to(rooms).emit(event, ...args,
+ *                                      cb): ack {timedOut, replies, missing}
+ *   volatile {event, count}, ...args   io.volatile.emit(event, ...args), count
+ *                                      times: ack {dropped}, those not sent
+ *   stats                              ack {in, out}: events seen by onAny and
+ *                                      onAnyOutgoing, all namespaces together
+ *
+ * Its middleware: a CONNECT whose auth has "token":"bad" is refused
+ * ("unauthorized", data {"reason":"bad token"}); "token":"slow" is let in
+ * only after a question to the cluster (hub_all_rooms) has been
+ * answered, so the answer comes after the middleware returned. The
+ * event "forbidden" is dropped by packet middleware, its ack answered
+ * {"error":"forbidden"}. Namespaces /team-N (N digits) exist on demand.
+ *
  * and it listens for the server-side event "hello-servers": its
  * arguments go to every socket here as "server-side", and the answer,
  * if one is wanted, is "wshub".
@@ -297,28 +312,203 @@ static void on_hello_servers(struct hub_nsp *nsp, const char *event,
     }
 }
 
+/* ---- middleware, broadcast acks, volatile, catch-all ------------------- */
+
+static void admit_later(const char *json, size_t len, void *ud)
+{
+    (void)json, (void)len;
+    hub_accept(ud);
+}
+
+static void check_token(struct hub_connect *c, const struct hub_args *auth, void *ud)
+{
+    const char *v;
+    size_t vlen;
+    (void)ud;
+    bool has = json_get(auth->json, auth->len, "token", &v, &vlen) == 0;
+    if (has && vlen == 5 && memcmp(v, "\"bad\"", 5) == 0)
+        hub_refuse(c, "unauthorized", "{\"reason\":\"bad token\"}");
+    else if (has && vlen == 6 && memcmp(v, "\"slow\"", 6) == 0) {
+        if (hub_all_rooms(hub_connect_nsp(c), admit_later, c) != 0)
+            hub_refuse(c, "out of memory", NULL);
+    } else
+        hub_accept(c);
+}
+
+static bool drop_forbidden(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)ud;
+    if (strcmp(ev->name, "forbidden") != 0)
+        return true;
+    struct hub_args e = hub_json("{\"error\":\"forbidden\"}");
+    hub_ack(s, ev, &e);
+    return false;
+}
+
+/* Events seen by the catch-all listeners, all namespaces of the app
+ * together (one hub per process, so one count). */
+static struct counts {
+    long long in, out;
+} counts;
+
+static void count_in(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ev;
+    ((struct counts *)ud)->in++;
+}
+
+static void count_out(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ev;
+    ((struct counts *)ud)->out++;
+}
+
+static void on_stats(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct counts *k = ud;
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"in\":");
+    jb_int(&jb, k->in);
+    jb_lit(&jb, ",\"out\":");
+    jb_int(&jb, k->out);
+    jb_lit(&jb, "}");
+    if (!jb.oom) {
+        struct hub_args a = {jb.p, jb.len, NULL, 0};
+        hub_ack(s, ev, &a);
+    }
+    jb_free(&jb);
+}
+
+static void all_answered(bool timed_out, const char *replies, size_t len,
+                         size_t missing, void *ud)
+{
+    struct jbuf jb = {0};
+    jb_lit(&jb, timed_out ? "{\"timedOut\":true,\"replies\":" : "{\"timedOut\":false,\"replies\":");
+    jb_raw(&jb, replies, len);
+    jb_lit(&jb, ",\"missing\":");
+    jb_int(&jb, (long long)missing);
+    jb_lit(&jb, "}");
+    struct hub_args a = {jb.p, jb.len, NULL, 0};
+    if (jb.oom)
+        hub_reply_drop(ud);
+    else
+        hub_reply_send(ud, &a);
+    jb_free(&jb);
+}
+
+static void on_ask_all(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    const char *first, *v;
+    size_t flen, vlen, got;
+    struct hub_args rest;
+    char event[ECHO_MAX_ROOM + 1];
+    static struct room_list rooms;
+    int64_t timeout = 2000;
+    (void)ud;
+    first_and_rest(&ev->args, &first, &flen, &rest);
+    if (json_get(first, flen, "event", &v, &vlen) != 0 || json_type_of(v, vlen) != JSON_STRING ||
+        json_string(v, vlen, event, ECHO_MAX_ROOM, &got) < 0 ||
+        room_list(first, flen, "rooms", &rooms) != 0)
+        return;
+    event[got] = '\0';
+    if (json_get(first, flen, "timeout", &v, &vlen) == 0 && json_int(v, vlen, 60000, &timeout) != 0)
+        return;
+    struct hub_select sel = {rooms.v, rooms.n, NULL, 0, false};
+    struct hub_reply *r = hub_ack_later(s, ev);
+    if (r && hub_broadcast_ack(hub_socket_nsp(s), &sel, event, &rest, (int)timeout, all_answered, r) != 0)
+        hub_reply_drop(r);
+}
+
+static void on_volatile(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    const char *first, *v;
+    size_t flen, vlen, got;
+    struct hub_args rest;
+    char event[ECHO_MAX_ROOM + 1];
+    int64_t count = 1;
+    (void)ud;
+    first_and_rest(&ev->args, &first, &flen, &rest);
+    if (json_get(first, flen, "event", &v, &vlen) != 0 || json_type_of(v, vlen) != JSON_STRING ||
+        json_string(v, vlen, event, ECHO_MAX_ROOM, &got) < 0)
+        return;
+    event[got] = '\0';
+    if (json_get(first, flen, "count", &v, &vlen) == 0 && json_int(v, vlen, 100000, &count) != 0)
+        return;
+    struct hub *h = NULL;
+    uint64_t before = 0;
+    struct hub_select all = {NULL, 0, NULL, 0, false};
+    for (int64_t i = 0; i < count; i++) {
+        if (i == 0) {
+            h = hub_nsp_hub(hub_socket_nsp(s));
+            before = hub_volatile_dropped(h);
+        }
+        hub_broadcast_volatile(hub_socket_nsp(s), &all, event, &rest);
+    }
+    struct jbuf jb = {0};
+    jb_lit(&jb, "{\"dropped\":");
+    jb_int(&jb, h ? (long long)(hub_volatile_dropped(h) - before) : 0);
+    jb_lit(&jb, "}");
+    struct hub_args a = {jb.p, jb.len, NULL, 0};
+    if (!jb.oom)
+        hub_ack(s, ev, &a);
+    jb_free(&jb);
+}
+
+static int setup(struct hub_nsp *nsp);
+
+/* /team-N on demand, with the same handlers. */
+static struct hub_nsp *team_factory(struct hub *h, const char *name, void *ud)
+{
+    (void)ud;
+    if (strncmp(name, "/team-", 6) != 0 || name[6] == '\0' ||
+        strspn(name + 6, "0123456789") != strlen(name + 6))
+        return NULL;
+    struct hub_nsp *nsp = hub_of(h, name);
+    if (!nsp || setup(nsp) != 0)
+        return NULL;
+    return nsp;
+}
+
+/* Every handler of the app on nsp. Returns 0, or -1 if out of memory. */
+static int setup(struct hub_nsp *nsp)
+{
+    struct counts *k = &counts;
+    if (hub_on(nsp, "connection", on_connection, NULL) != 0 ||
+        hub_on(nsp, "message", on_message, NULL) != 0 ||
+        hub_on(nsp, "message-with-ack", on_message_with_ack, NULL) != 0 ||
+        hub_on(nsp, "ask-me", on_ask_me, NULL) != 0 ||
+        hub_on(nsp, "kick-me", on_kick_me, NULL) != 0 ||
+        hub_on(nsp, "join", on_join, NULL) != 0 ||
+        hub_on(nsp, "leave", on_leave, NULL) != 0 ||
+        hub_on(nsp, "broadcast", on_broadcast, NULL) != 0 ||
+        hub_on(nsp, "broadcast-others", on_broadcast, nsp) != 0 ||
+        hub_on(nsp, "fetch-sockets", on_fetch_sockets, NULL) != 0 ||
+        hub_on(nsp, "all-rooms", on_all_rooms, NULL) != 0 ||
+        hub_on(nsp, "set-data", on_set_data, NULL) != 0 ||
+        hub_on(nsp, "disconnect", on_disconnect, NULL) != 0 ||
+        hub_on(nsp, "server-side-emit", on_server_side_emit, NULL) != 0 ||
+        hub_on(nsp, "ask-all", on_ask_all, NULL) != 0 ||
+        hub_on(nsp, "volatile", on_volatile, NULL) != 0 ||
+        hub_on(nsp, "stats", on_stats, k) != 0 ||
+        hub_on_any(nsp, count_in, k) != 0 ||
+        hub_on_any_outgoing(nsp, count_out, k) != 0 ||
+        hub_use(nsp, check_token, NULL) != 0 ||
+        hub_use_packet(nsp, drop_forbidden, NULL) != 0 ||
+        hub_on_server(nsp, "hello-servers", on_hello_servers, NULL) != 0)
+        return -1;
+    hub_on_describe(nsp, describe, NULL);
+    return 0;
+}
+
 int echoapp_init(struct hub *h)
 {
     static const char *const names[] = {"/", "/custom"};
+    memset(&counts, 0, sizeof counts);
     for (int i = 0; i < 2; i++) {
         struct hub_nsp *nsp = hub_of(h, names[i]);
-        if (!nsp || hub_on(nsp, "connection", on_connection, NULL) != 0 ||
-            hub_on(nsp, "message", on_message, NULL) != 0 ||
-            hub_on(nsp, "message-with-ack", on_message_with_ack, NULL) != 0 ||
-            hub_on(nsp, "ask-me", on_ask_me, NULL) != 0 ||
-            hub_on(nsp, "kick-me", on_kick_me, NULL) != 0 ||
-            hub_on(nsp, "join", on_join, NULL) != 0 ||
-            hub_on(nsp, "leave", on_leave, NULL) != 0 ||
-            hub_on(nsp, "broadcast", on_broadcast, NULL) != 0 ||
-            hub_on(nsp, "broadcast-others", on_broadcast, nsp) != 0 ||
-            hub_on(nsp, "fetch-sockets", on_fetch_sockets, NULL) != 0 ||
-            hub_on(nsp, "all-rooms", on_all_rooms, NULL) != 0 ||
-            hub_on(nsp, "set-data", on_set_data, NULL) != 0 ||
-            hub_on(nsp, "disconnect", on_disconnect, NULL) != 0 ||
-            hub_on(nsp, "server-side-emit", on_server_side_emit, NULL) != 0 ||
-            hub_on_server(nsp, "hello-servers", on_hello_servers, NULL) != 0)
+        if (!nsp || setup(nsp) != 0)
             return -1;
-        hub_on_describe(nsp, describe, NULL);
     }
+    hub_on_new_nsp(h, team_factory, NULL);
     return 0;
 }

@@ -956,7 +956,21 @@ static void hub_close(void *peer, enum hub_close why, const char *text)
     session_end(peer, reason, '1', code, text);
 }
 
-static const struct hub_transport transport = {hub_send, hub_close};
+/* A volatile packet may be dropped here (hub_broadcast_volatile): a
+ * WebSocket the kernel would not take all our bytes for last time (the
+ * client is behind), a polling session with no GET held, or one that is
+ * upgrading, whose packets wait for the switch. */
+static bool hub_writable(void *peer)
+{
+    struct eio_session *s = peer;
+    if (s->closed || s->probe)
+        return false;
+    if (s->transport == T_WEBSOCKET)
+        return s->ws && !s->ws->blocked;
+    return s->get != NULL;
+}
+
+static const struct hub_transport transport = {hub_send, hub_close, hub_writable};
 
 const struct hub_transport *engine_transport(void)
 {

@@ -132,6 +132,16 @@ static void send_jb(struct hub_session *ss, struct jbuf *jb)
     jb_free(jb);
 }
 
+/* Send 4/nsp,{...} (CONNECT_ERROR) with the object json. */
+void hub_connect_error(struct hub_session *ss, const char *nsp, size_t nsp_len,
+                       const char *json)
+{
+    struct jbuf jb = {0};
+    sio_encode(&jb, SIO_CONNECT_ERROR, nsp, nsp_len, 0, -1);
+    jb_lit(&jb, json);
+    send_jb(ss, &jb);
+}
+
 /* ========================================================================
  * Namespaces and handlers
  * ======================================================================== */
@@ -235,6 +245,7 @@ void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a)
     if (s->state == SOCK_CLOSED || hub_build(s->nsp->hub, &o, SIO_EVENT, s->nsp, -1, event, a) != 0)
         return;
     hub_deliver(s->ss, &o);
+    hub_notify_outgoing(s, event, a);
 }
 
 /* Send event to s asking for an ack: cb runs once, with the client's
@@ -263,6 +274,7 @@ int hub_emit_ack(struct hub_socket *s, const char *event,
     s->acks[s->nacks].ud = ud;
     s->nacks++;
     hub_deliver(s->ss, &o);
+    hub_notify_outgoing(s, event, a);
     return 0;
 }
 
@@ -376,8 +388,8 @@ int hub_random_id(char out[21])
 
 /* Create s in nsp for session ss, reply to the CONNECT, then fire
  * "connection" with the auth payload ({} if none). */
-static void socket_open(struct hub_session *ss, struct hub_nsp *nsp,
-                        const char *auth, size_t auth_len)
+void hub_socket_open(struct hub_session *ss, struct hub_nsp *nsp,
+                     const char *auth, size_t auth_len)
 {
     struct hub_socket *s = pool_alloc(&ss->hub->sockets_pool);
     if (!s || hub_random_id(s->id) != 0 ||
@@ -596,6 +608,7 @@ static void session_close(struct hub_session *ss, const char *reason,
     ss->closed = true;
     timers_cancel(&ss->hub->timers, &ss->timer);
     drop_pending_bin(ss);
+    hub_connect_cancel_all(ss);
     if (why != 0)
         ss->hub->t.close(ss->peer, why, text);
     hub_exit(ss->hub);
@@ -666,18 +679,17 @@ static void on_packet(struct hub_session *ss, const char *text, size_t len,
 
     struct hub_socket *s = session_socket(ss, pkt.nsp, pkt.nsp_len);
     if (pkt.type == SIO_CONNECT) {
-        if (s)
-            return; /* already connected there: nothing to do */
+        if (s || hub_connect_pending(ss, pkt.nsp, pkt.nsp_len))
+            return; /* already connected there (or about to be) */
         struct hub_nsp *nsp = find_nsp(ss->hub, pkt.nsp, pkt.nsp_len);
+        if (!nsp)
+            nsp = hub_dynamic_nsp(ss->hub, pkt.nsp, pkt.nsp_len);
         if (!nsp) {
             /* 4/ns,{"message":"Invalid namespace"}; the session stays. */
-            struct jbuf jb = {0};
-            sio_encode(&jb, SIO_CONNECT_ERROR, pkt.nsp, pkt.nsp_len, 0, -1);
-            jb_lit(&jb, "{\"message\":\"Invalid namespace\"}");
-            send_jb(ss, &jb);
+            hub_connect_error(ss, pkt.nsp, pkt.nsp_len, "{\"message\":\"Invalid namespace\"}");
             return;
         }
-        socket_open(ss, nsp, pkt.data, pkt.data_len);
+        hub_connect_begin(ss, nsp, pkt.data, pkt.data_len);
         return;
     }
     if (!s) {
@@ -698,7 +710,8 @@ static void on_packet(struct hub_session *ss, const char *text, size_t len,
             session_fail(ss, why);
             return;
         }
-        hub_fire(s->nsp, s, &ev);
+        if (hub_filter_event(s, &ev)) /* packet middleware, onAny */
+            hub_fire(s->nsp, s, &ev);
         return;
     }
     case SIO_ACK:
@@ -896,6 +909,10 @@ void hub_free(struct hub *h)
         for (size_t i = 0; i < n->nls; i++)
             free(n->ls[i].event);
         free(n->ls);
+        hub_hooks_free(&n->use);
+        hub_hooks_free(&n->filters);
+        hub_hooks_free(&n->any);
+        hub_hooks_free(&n->any_out);
         for (size_t b = 0; b < n->rooms.nbuckets; b++) {
             while (n->rooms.buckets[b]) {
                 struct hub_room *r = (struct hub_room *)n->rooms.buckets[b];

@@ -52,6 +52,8 @@ struct hub_session; /* one Engine.IO session, on whatever transport */
 struct hub_socket;  /* one Socket.IO socket: a session in a namespace */
 struct hub_reply;   /* an answer promised now and given later */
 struct hub_gather;  /* a cluster-wide question whose answers are coming */
+struct hub_connect; /* a CONNECT waiting for its namespace's middleware */
+struct hub_acks;    /* the answers to a broadcast with acks, coming in */
 
 /* Why the hub ends a session. The transport chooses what the client sees
  * (engine.c maps these to WebSocket close codes). */
@@ -73,6 +75,9 @@ struct hub_transport {
     /* End peer's session; text says why, for the client and the log.
      * The transport later calls hub_session_gone(). */
     void (*close)(void *peer, enum hub_close why, const char *text);
+    /* Could peer take a packet now without queueing it behind others
+     * (for volatile emits)? NULL: always. */
+    bool (*writable)(void *peer);
 };
 
 struct hub_options {
@@ -156,6 +161,25 @@ typedef void hub_server_handler(struct hub_nsp *nsp, const char *event,
 /* Writes s's data as a JSON value (socket.data: what other nodes see). */
 typedef void hub_describe_fn(struct hub_socket *s, struct jbuf *out,
                              void *ud);
+/* Connection middleware (io.use): decide on c, now or later, by calling
+ * hub_accept(c) or hub_refuse(c, ...) exactly once. auth is the
+ * CONNECT's payload ({} when it had none). */
+typedef void hub_middleware(struct hub_connect *c, const struct hub_args *auth,
+                            void *ud);
+/* Packet middleware (socket.use): sees each event from a client before
+ * any handler. Returns true to let it through; false drops it (the
+ * filter may hub_ack() it with an error first). */
+typedef bool hub_packet_filter(struct hub_socket *s, struct hub_event *ev,
+                               void *ud);
+/* Makes the namespace name on its first CONNECT (a dynamic namespace):
+ * hub_of() it, register its handlers and return it; NULL refuses it. */
+typedef struct hub_nsp *hub_nsp_factory(struct hub *h, const char *name,
+                                        void *ud);
+/* The answers to a broadcast with acks: replies is a JSON array of each
+ * client's first ack argument; timed_out says some did not answer in
+ * time, and missing how many of those the hub knew of. */
+typedef void hub_acks_cb(bool timed_out, const char *replies, size_t len,
+                         size_t missing, void *ud);
 /* A cluster-wide answer: a JSON array, whole. */
 typedef void hub_answer_cb(const char *json, size_t len, void *ud);
 typedef void hub_ack_cb(struct hub_socket *s, bool timed_out,
@@ -169,10 +193,28 @@ struct hub *hub_new(const struct hub_transport *t, const struct hub_options *o);
 void hub_free(struct hub *h);
 struct hub_nsp *hub_of(struct hub *h, const char *name);
 const char *hub_nsp_name(const struct hub_nsp *nsp);
+struct hub *hub_nsp_hub(const struct hub_nsp *nsp);
+
+void hub_on_new_nsp(struct hub *h, hub_nsp_factory *fn, void *ud);
 
 /* ---- handlers --------------------------------------------------------- */
 int hub_on(struct hub_nsp *nsp, const char *event, hub_handler *fn, void *ud);
 int hub_fire(struct hub_nsp *nsp, struct hub_socket *s, struct hub_event *ev);
+int hub_on_any(struct hub_nsp *nsp, hub_handler *fn, void *ud);
+int hub_prepend_any(struct hub_nsp *nsp, hub_handler *fn, void *ud);
+void hub_off_any(struct hub_nsp *nsp, hub_handler *fn);
+int hub_on_any_outgoing(struct hub_nsp *nsp, hub_handler *fn, void *ud);
+void hub_off_any_outgoing(struct hub_nsp *nsp, hub_handler *fn);
+
+/* ---- middleware ---------------------------------------------------------- */
+int hub_use(struct hub_nsp *nsp, hub_middleware *fn, void *ud);
+int hub_use_packet(struct hub_nsp *nsp, hub_packet_filter *fn, void *ud);
+void hub_accept(struct hub_connect *c);
+void hub_refuse(struct hub_connect *c, const char *message, const char *data);
+struct hub_nsp *hub_connect_nsp(const struct hub_connect *c);
+const char *hub_connect_address(const struct hub_connect *c);
+const char *hub_connect_url(const struct hub_connect *c);
+const char *hub_connect_header(const struct hub_connect *c, const char *name);
 
 /* ---- emitting ------------------------------------------------------------ */
 void hub_emit(struct hub_socket *s, const char *event, const struct hub_args *a);
@@ -187,6 +229,14 @@ void hub_ack(struct hub_socket *s, struct hub_event *ev,
 
 void hub_broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
                    const char *event, const struct hub_args *a);
+void hub_broadcast_volatile(struct hub_nsp *nsp, const struct hub_select *sel,
+                            const char *event, const struct hub_args *a);
+void hub_emit_volatile(struct hub_socket *s, const char *event,
+                       const struct hub_args *a);
+int hub_broadcast_ack(struct hub_nsp *nsp, const struct hub_select *sel,
+                      const char *event, const struct hub_args *a,
+                      int timeout_ms, hub_acks_cb *cb, void *ud);
+uint64_t hub_volatile_dropped(const struct hub *h);
 
 /* ---- acks answered later ------------------------------------------------- */
 struct hub_reply *hub_ack_later(struct hub_socket *s, struct hub_event *ev);
@@ -250,7 +300,7 @@ struct hub_adapter {
     /* A broadcast this node has just delivered to its own sockets. */
     void (*broadcast)(void *ud, struct hub_nsp *nsp,
                       const struct hub_select *sel, const char *event,
-                      const struct hub_args *a);
+                      const struct hub_args *a, bool is_volatile);
     /* A room operation done here, for the others to do too: room is the
      * room to join or leave; close (disconnect) also ends the session. */
     void (*sockets_op)(void *ud, struct hub_nsp *nsp,
@@ -267,11 +317,24 @@ struct hub_adapter {
     /* The answer to a server-side event that token identifies. */
     void (*server_reply)(void *ud, struct hub_nsp *nsp, const char *token,
                          const struct hub_args *a);
+    /* A namespace made on demand (hub_on_new_nsp), to subscribe to. */
+    void (*nsp_created)(void *ud, struct hub_nsp *nsp);
+    /* Broadcast with acks to the other nodes; report with hub_acks_nodes,
+     * hub_acks_count and hub_acks_reply, and hub_acks_release when done
+     * with k. Returns 0, or -1 if it cannot (the acks are this node's). */
+    int (*broadcast_ack)(void *ud, struct hub_nsp *nsp,
+                         const struct hub_select *sel, const char *event,
+                         const struct hub_args *a, int timeout_ms,
+                         struct hub_acks *k);
 };
 
 void hub_set_adapter(struct hub *h, const struct hub_adapter *a, void *ud);
 void hub_gather_add(struct hub_gather *g, const char *items, size_t len);
 void hub_gather_end(struct hub_gather *g);
+void hub_acks_nodes(struct hub_acks *k, size_t nodes);
+void hub_acks_count(struct hub_acks *k, size_t clients);
+void hub_acks_reply(struct hub_acks *k, const char *json, size_t len);
+void hub_acks_release(struct hub_acks *k);
 void hub_local_rooms(struct hub_nsp *nsp, struct jbuf *out);
 void hub_server_event(struct hub_nsp *nsp, const char *event,
                       const struct hub_args *a, const char *token);

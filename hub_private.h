@@ -66,6 +66,17 @@ struct membership {
     size_t index;
 };
 
+/* A function an application hooked in (middleware.c), with its pointer. */
+struct hook {
+    void (*fn)(void); /* cast back to its real type where it is called */
+    void *ud;
+};
+
+struct hooks {
+    struct hook *v; /* v[0..n), in the order they run */
+    size_t n, cap;
+};
+
 /* An ack we asked the client for (hub_emit_ack). */
 struct pending_ack {
     int64_t id;       /* the ack id sent with the event */
@@ -111,6 +122,10 @@ struct hub_nsp {
     size_t nsockets, scap;      /* used and allocated entries of sockets */
     struct hub_map by_id;       /* socket id -> socket */
     struct hub_map rooms;       /* room name -> struct hub_room */
+    struct hooks use;           /* connection middleware (hub_use) */
+    struct hooks filters;       /* packet middleware (hub_use_packet) */
+    struct hooks any;           /* onAny listeners, before the others */
+    struct hooks any_out;       /* onAnyOutgoing listeners */
     hub_describe_fn *describe;  /* writes a socket's data, or NULL: {} */
     void *describe_ud;          /* its own pointer */
     struct hub_nsp *next;       /* next namespace of the hub */
@@ -145,6 +160,7 @@ struct hub_session {
     char hs_inline[HUB_HANDSHAKE_INLINE]; /* a short handshake's home */
     bool secure;                /* the handshake came over TLS */
     struct pending_bin *bin;    /* packet awaiting attachments, or NULL */
+    struct hub_connect *pending;/* CONNECTs awaiting middleware, linked */
     struct hub_session *prev, *next; /* the hub's list of sessions */
 };
 
@@ -165,6 +181,9 @@ struct hub {
     uint32_t epoch;               /* the current selection's mark (room.c) */
     const struct hub_adapter *adapter; /* other nodes, or NULL (room.c) */
     void *adapter_ud;             /* the adapter's own pointer */
+    hub_nsp_factory *factory;     /* makes namespaces on demand, or NULL */
+    void *factory_ud;
+    uint64_t volatile_dropped;    /* volatile packets not sent (room.c) */
     uint32_t node;                /* this node's number in its cluster,
                                    * 0 .. HUB_MAX_NODES-1; 0 alone */
 };
@@ -191,6 +210,22 @@ int hub_build(struct hub *h, struct outgoing *o, int type,
 void hub_deliver(struct hub_session *ss, const struct outgoing *o);
 struct hub_reply *hub_reply_new(struct hub_nsp *nsp, struct hub_socket *s,
                                 int64_t ack_id, const char *token);
+
+void hub_connect_error(struct hub_session *ss, const char *nsp, size_t nsp_len,
+                       const char *json);
+void hub_socket_open(struct hub_session *ss, struct hub_nsp *nsp,
+                     const char *auth, size_t auth_len);
+
+/* middleware.c */
+bool hub_connect_pending(const struct hub_session *ss, const char *nsp, size_t len);
+void hub_connect_begin(struct hub_session *ss, struct hub_nsp *nsp,
+                       const char *auth, size_t auth_len);
+void hub_connect_cancel_all(struct hub_session *ss);
+struct hub_nsp *hub_dynamic_nsp(struct hub *h, const char *name, size_t len);
+bool hub_filter_event(struct hub_socket *s, struct hub_event *ev);
+void hub_notify_outgoing(struct hub_socket *s, const char *event,
+                         const struct hub_args *a);
+void hub_hooks_free(struct hooks *hs);
 
 /* room.c */
 struct hub_node *hub_map_find(const struct hub_map *m, uint32_t seed,

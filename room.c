@@ -25,6 +25,7 @@
 #include "hub_private.h"
 #include "json.h"
 #include "sio.h"
+#include "timer.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -320,21 +321,68 @@ static void take_deliver(struct hub_socket *s, void *ud)
     hub_deliver(s->ss, ud);
 }
 
-/* Send event to every socket sel selects, here and (unless sel->local)
- * on every other node. The packet is encoded once; every recipient is
- * handed the same bytes. Costs one step per member of the rooms named. */
-void hub_broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
-                   const char *event, const struct hub_args *a)
+/* A volatile packet goes only where the transport can take it now. */
+static bool can_take(struct hub_session *ss)
+{
+    return !ss->hub->t.writable || ss->hub->t.writable(ss->peer);
+}
+
+static void take_deliver_volatile(struct hub_socket *s, void *ud)
+{
+    if (can_take(s->ss))
+        hub_deliver(s->ss, ud);
+    else
+        s->ss->hub->volatile_dropped++;
+}
+
+static void broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
+                      const char *event, const struct hub_args *a, bool is_volatile)
 {
     struct hub *h = nsp->hub;
     struct outgoing o;
     if (hub_build(h, &o, SIO_EVENT, nsp, -1, event, a) != 0)
         return;
     hub_enter(h);
-    walk(nsp, sel, take_deliver, &o);
+    walk(nsp, sel, is_volatile ? take_deliver_volatile : take_deliver, &o);
     if (!sel->local && h->adapter)
-        h->adapter->broadcast(h->adapter_ud, nsp, sel, event, a);
+        h->adapter->broadcast(h->adapter_ud, nsp, sel, event, a, is_volatile);
     hub_exit(h);
+}
+
+/* Send event to every socket sel selects, here and (unless sel->local)
+ * on every other node. The packet is encoded once; every recipient is
+ * handed the same bytes. Costs one step per member of the rooms named. */
+void hub_broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
+                   const char *event, const struct hub_args *a)
+{
+    broadcast(nsp, sel, event, a, false);
+}
+
+/* io.volatile.to(...).emit(): the same, but a socket whose transport
+ * cannot take it now (output backed up, or polling with no GET held)
+ * does not get it, and it is counted (hub_volatile_dropped). For state
+ * that is soon stale anyway, such as cursor positions. */
+void hub_broadcast_volatile(struct hub_nsp *nsp, const struct hub_select *sel,
+                            const char *event, const struct hub_args *a)
+{
+    broadcast(nsp, sel, event, a, true);
+}
+
+/* socket.volatile.emit() to one socket. */
+void hub_emit_volatile(struct hub_socket *s, const char *event,
+                       const struct hub_args *a)
+{
+    if (s->state != SOCK_OPEN)
+        return;
+    if (can_take(s->ss))
+        hub_emit(s, event, a);
+    else
+        s->ss->hub->volatile_dropped++;
+}
+
+uint64_t hub_volatile_dropped(const struct hub *h)
+{
+    return h->volatile_dropped;
 }
 
 /* Send event to every socket in room (NULL: the whole namespace), except
@@ -660,7 +708,8 @@ static void unique_items(struct jbuf *items)
         n++;
     }
     if (!arr.oom && r == 0) {
-        qsort(v, n, sizeof *v, cmp_str);
+        if (n > 1)
+            qsort(v, n, sizeof *v, cmp_str);
         for (size_t i = 0; i < n; i++) {
             if (i > 0 && cmp_str(&v[i], &v[i - 1]) == 0)
                 continue;
@@ -738,6 +787,181 @@ int hub_all_rooms(struct hub_nsp *nsp, hub_answer_cb *cb, void *ud)
 }
 
 /* ========================================================================
+ * Broadcasts with acks
+ *
+ * io.timeout(ms).to(room).emit(ev, ..., (err, responses) => ...): every
+ * selected socket is asked for an ack (hub_emit_ack, one packet each,
+ * since each carries its own ack id), and the answers are collected in
+ * a struct hub_acks until all are in or the time is up. Other nodes'
+ * answers come through the adapter: first how many nodes will answer,
+ * then from each the number of its clients, then their answers.
+ * ======================================================================== */
+
+struct hub_acks {
+    struct hub *h;
+    hub_acks_cb *cb;       /* called once */
+    void *ud;
+    struct jbuf replies;   /* each answer's first argument, joined by commas */
+    size_t expected;       /* answers due: local clients + remote counts */
+    size_t got;            /* answers in */
+    long nodes_left;       /* other nodes whose count is due; -1: unknown */
+    bool remote;           /* the adapter still holds it */
+    bool done;             /* cb has run */
+    int refs;              /* local acks pending + adapter + 1 until done */
+    struct timer timer;    /* the deadline, in the hub's heap */
+};
+
+static void acks_unref(struct hub_acks *k)
+{
+    if (--k->refs > 0)
+        return;
+    jb_free(&k->replies);
+    free(k);
+}
+
+static void acks_finish(struct hub_acks *k, bool timed_out)
+{
+    if (k->done)
+        return;
+    k->done = true;
+    timers_cancel(&k->h->timers, &k->timer);
+    struct jbuf arr = {0};
+    jb_lit(&arr, "[");
+    jb_raw(&arr, k->replies.p, k->replies.len);
+    jb_lit(&arr, "]");
+    size_t missing = k->expected > k->got ? k->expected - k->got : 0;
+    if (arr.oom || k->replies.oom)
+        k->cb(true, "[]", 2, missing, k->ud);
+    else
+        k->cb(timed_out || missing > 0, arr.p, arr.len, missing, k->ud);
+    jb_free(&arr);
+    acks_unref(k);
+}
+
+/* All in? Then answer now, before the deadline. */
+static void acks_check(struct hub_acks *k)
+{
+    if (!k->done && k->got >= k->expected && (!k->remote || k->nodes_left == 0))
+        acks_finish(k, false);
+}
+
+static void acks_fire(struct timer *t, int64_t now)
+{
+    (void)now;
+    acks_finish((struct hub_acks *)((char *)t - offsetof(struct hub_acks, timer)), true);
+}
+
+static void acks_add(struct hub_acks *k, const char *first, size_t len)
+{
+    if (k->replies.len > 0)
+        jb_lit(&k->replies, ",");
+    jb_raw(&k->replies, len ? first : "null", len ? len : 4);
+}
+
+static void on_local_ack(struct hub_socket *s, bool timed_out,
+                         const struct hub_args *reply, void *ud)
+{
+    (void)s;
+    struct hub_acks *k = ud;
+    if (!timed_out && !k->done) {
+        long n = reply->len ? json_scan(reply->json, reply->len, (int)reply->nbins) : 0;
+        acks_add(k, reply->json, n > 0 ? (size_t)n : 0);
+        k->got++;
+        acks_check(k);
+    }
+    acks_unref(k);
+}
+
+struct ack_walk {
+    struct hub_acks *k;
+    const char *event;
+    const struct hub_args *a;
+    int timeout;
+};
+
+static void take_ack(struct hub_socket *s, void *ud)
+{
+    struct ack_walk *w = ud;
+    if (hub_emit_ack(s, w->event, w->a, w->timeout, on_local_ack, w->k) == 0) {
+        w->k->refs++;
+        w->k->expected++;
+    }
+}
+
+/* Send event to every socket sel selects, on every node unless local,
+ * each asked for an ack; cb gets the answers once all are in, or, after
+ * timeout_ms, those that came (timed_out set). Returns 0, or -1 if out
+ * of memory (cb never runs). */
+int hub_broadcast_ack(struct hub_nsp *nsp, const struct hub_select *sel,
+                      const char *event, const struct hub_args *a,
+                      int timeout_ms, hub_acks_cb *cb, void *ud)
+{
+    struct hub *h = nsp->hub;
+    struct hub_acks *k = calloc(1, sizeof *k);
+    if (!k)
+        return -1;
+    k->h = h;
+    k->cb = cb;
+    k->ud = ud;
+    k->refs = 1;
+    k->nodes_left = -1;
+    k->timer.fire = acks_fire;
+    if (timers_set(&h->timers, &k->timer, h->now + timeout_ms) != 0) {
+        free(k);
+        return -1;
+    }
+    hub_enter(h);
+    struct ack_walk w = {k, event, a, timeout_ms};
+    hub_select_each(nsp, sel, take_ack, &w);
+    if (!sel->local && h->adapter && h->adapter->broadcast_ack &&
+        h->adapter->broadcast_ack(h->adapter_ud, nsp, sel, event, a, timeout_ms, k) == 0) {
+        k->remote = true;
+        k->refs++;
+    }
+    acks_check(k);
+    hub_exit(h);
+    return 0;
+}
+
+/* The adapter's reports: how many other nodes will answer, ... */
+void hub_acks_nodes(struct hub_acks *k, size_t nodes)
+{
+    k->nodes_left = (long)nodes;
+    acks_check(k);
+}
+
+/* ... how many clients one of them asked, ... */
+void hub_acks_count(struct hub_acks *k, size_t clients)
+{
+    if (k->done)
+        return;
+    k->expected += clients;
+    if (k->nodes_left > 0)
+        k->nodes_left--;
+    acks_check(k);
+}
+
+/* ... one client's answer (its first argument, JSON), ... */
+void hub_acks_reply(struct hub_acks *k, const char *json, size_t len)
+{
+    if (k->done)
+        return;
+    acks_add(k, json, len);
+    k->got++;
+    acks_check(k);
+}
+
+/* ... and that it will report no more: k may be freed after this. */
+void hub_acks_release(struct hub_acks *k)
+{
+    if (!k->remote)
+        return;
+    k->remote = false;
+    acks_check(k);
+    acks_unref(k);
+}
+
+/* ========================================================================
  * Server-side events
  * ======================================================================== */
 
@@ -791,6 +1015,12 @@ void hub_set_adapter(struct hub *h, const struct hub_adapter *a, void *ud)
 {
     h->adapter = a;
     h->adapter_ud = ud;
+}
+
+/* The hub a namespace belongs to. */
+struct hub *hub_nsp_hub(const struct hub_nsp *nsp)
+{
+    return nsp->hub;
 }
 
 /* The namespaces, for an adapter that subscribes to each one. */

@@ -443,7 +443,11 @@ static void conn_write(struct conn *c)
     while (c->state != CONN_DEAD && c->out.len > 0) {
         ssize_t n = write(c->fd, c->out.data + c->out.off, c->out.len);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->blocked = true;
+                return;
+            }
+            if (errno == EINTR)
                 return;
             if (c->state == CONN_WS_OPEN)
                 c->status = WS_CLOSE_ABNORMAL;
@@ -451,6 +455,8 @@ static void conn_write(struct conn *c)
             return;
         }
         buf_consume(&c->out, (size_t)n);
+        if (c->out.len == 0)
+            c->blocked = false;
         if (c->out.len == 0 && c->file_fd >= 0)
             web_file_refill(c);
     }

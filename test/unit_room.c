@@ -35,9 +35,9 @@ static struct {
 } fa;
 
 static void fa_broadcast(void *ud, struct hub_nsp *nsp, const struct hub_select *sel,
-                         const char *event, const struct hub_args *a)
+                         const char *event, const struct hub_args *a, bool is_volatile)
 {
-    (void)ud, (void)nsp, (void)a;
+    (void)ud, (void)nsp, (void)a, (void)is_volatile;
     fa.broadcasts++;
     snprintf(fa.event, sizeof fa.event, "%s", event);
     fa.nrooms = sel->nrooms;
@@ -84,7 +84,7 @@ static void fa_server_reply(void *ud, struct hub_nsp *nsp, const char *token,
 }
 
 static const struct hub_adapter fake_adapter = {
-    fa_broadcast, fa_sockets_op, fa_ask, fa_server_emit, fa_server_reply,
+    fa_broadcast, fa_sockets_op, fa_ask, fa_server_emit, fa_server_reply, NULL, NULL,
 };
 
 /* An answer the hub gave to a cluster question. */
@@ -444,6 +444,247 @@ TEST(server_side_events_reach_server_listeners_only_and_answer_once)
 }
 
 /* ------------------------------------------------------------------------
+ * Middleware, catch-all listeners, dynamic namespaces (middleware.c)
+ * ------------------------------------------------------------------------ */
+
+static struct hub_connect *held;
+static char seen_auth[64];
+
+static void hold(struct hub_connect *c, const struct hub_args *auth, void *ud)
+{
+    (void)ud;
+    snprintf(seen_auth, sizeof seen_auth, "%.*s", (int)auth->len, auth->json);
+    held = c;
+}
+
+static void refuse(struct hub_connect *c, const struct hub_args *auth, void *ud)
+{
+    (void)auth, (void)ud;
+    hub_refuse(c, "no \"entry\"", "{\"code\":7}");
+}
+
+TEST(middleware_decides_later_and_the_socket_exists_only_after)
+{
+    struct peer p[2];
+    struct hub_socket *s[2];
+    struct hub *h = hub_with(p, s, 0);
+    hub_use(hub_of(h, "/"), hold, NULL);
+    open_peer(h, &p[0]);
+    say(&p[0], "40{\"token\":\"t\"}");
+    CHECK(held != NULL);
+    CHECK_EQ_STR(seen_auth, "{\"token\":\"t\"}");
+    CHECK_EQ_INT(p[0].nframes, 0); /* no answer yet */
+    CHECK_EQ_INT((int)hub_room_size(hub_of(h, "/"), "x"), 0);
+    say(&p[0], "40"); /* a second CONNECT while one is pending: ignored */
+    hub_accept(held);
+    CHECK(starts_with(last(&p[0]), "40{\"sid\":"));
+
+    /* The session ends before the middleware answers: the handle is only
+     * freed (ASan checks that nothing else happens). */
+    held = NULL;
+    open_peer(h, &p[1]);
+    say(&p[1], "40");
+    struct hub_connect *c = held;
+    hub_session_gone(p[1].ss, "transport close");
+    hub_accept(c);
+    CHECK_EQ_INT(p[1].nframes, 0);
+    hub_free(h);
+}
+
+TEST(a_refusal_is_connect_error_with_message_and_data)
+{
+    struct peer p[1];
+    struct hub_socket *s[1];
+    struct hub *h = hub_with(p, s, 0);
+    hub_use(hub_of(h, "/"), refuse, NULL);
+    open_peer(h, &p[0]);
+    say(&p[0], "40");
+    CHECK_EQ_STR(last(&p[0]), "44{\"message\":\"no \\\"entry\\\"\",\"data\":{\"code\":7}}");
+    CHECK_EQ_INT(p[0].close_why, 0); /* the session stays */
+    hub_free(h);
+}
+
+static bool drop_secret(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ud;
+    return strcmp(ev->name, "secret") != 0;
+}
+
+static char order[64];
+
+static void mark_a(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ev, (void)ud;
+    strcat(order, "a");
+}
+
+static void mark_b(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ev, (void)ud;
+    strcat(order, "b");
+}
+
+static void mark_h(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ev, (void)ud;
+    strcat(order, "h");
+}
+
+static void mark_o(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    (void)s, (void)ud;
+    strcat(order, ev->name);
+}
+
+TEST(packet_middleware_then_any_listeners_then_handlers)
+{
+    struct peer p[1];
+    struct hub_socket *s[1];
+    struct hub *h = hub_with(p, s, 1);
+    struct hub_nsp *nsp = hub_of(h, "/");
+    hub_use_packet(nsp, drop_secret, NULL);
+    hub_on(nsp, "e", mark_h, NULL);
+    hub_on(nsp, "secret", mark_h, NULL);
+    hub_on_any(nsp, mark_a, NULL);
+    hub_prepend_any(nsp, mark_b, NULL);
+    order[0] = '\0';
+    say(&p[0], "42[\"e\"]");
+    CHECK_EQ_STR(order, "bah");
+    order[0] = '\0';
+    say(&p[0], "42[\"secret\"]");
+    CHECK_EQ_STR(order, ""); /* dropped before anyone heard it */
+    hub_off_any(nsp, mark_b);
+    order[0] = '\0';
+    say(&p[0], "42[\"e\"]");
+    CHECK_EQ_STR(order, "ah");
+    hub_on_any_outgoing(nsp, mark_o, NULL);
+    order[0] = '\0';
+    struct hub_args none = hub_json("");
+    hub_emit(s[0], "out", &none);
+    CHECK_EQ_STR(order, "out");
+    hub_off_any_outgoing(nsp, mark_o);
+    hub_emit(s[0], "out", &none);
+    CHECK_EQ_STR(order, "out");
+    hub_free(h);
+}
+
+static struct hub_nsp *teams(struct hub *h, const char *name, void *ud)
+{
+    (void)ud;
+    return strncmp(name, "/team-", 6) == 0 ? hub_of(h, name) : NULL;
+}
+
+TEST(namespaces_are_made_on_demand_by_the_factory)
+{
+    struct peer p[1];
+    struct hub_socket *s[1];
+    struct hub *h = hub_with(p, s, 0);
+    hub_on_new_nsp(h, teams, NULL);
+    open_peer(h, &p[0]);
+    say(&p[0], "40/team-1,");
+    CHECK(starts_with(last(&p[0]), "40/team-1,{\"sid\":"));
+    say(&p[0], "40/other,");
+    CHECK_EQ_STR(last(&p[0]), "44/other,{\"message\":\"Invalid namespace\"}");
+    hub_free(h);
+}
+
+static struct {
+    int calls;
+    bool timed_out;
+    size_t missing;
+    char replies[256];
+} acked;
+
+static void on_acks(bool timed_out, const char *replies, size_t len, size_t missing, void *ud)
+{
+    (void)ud;
+    acked.calls++;
+    acked.timed_out = timed_out;
+    acked.missing = missing;
+    snprintf(acked.replies, sizeof acked.replies, "%.*s", (int)len, replies);
+}
+
+static struct hub_acks *remote_acks;
+
+static int fa_broadcast_ack(void *ud, struct hub_nsp *nsp, const struct hub_select *sel,
+                            const char *event, const struct hub_args *a, int timeout_ms,
+                            struct hub_acks *k)
+{
+    (void)ud, (void)nsp, (void)sel, (void)event, (void)a, (void)timeout_ms;
+    remote_acks = k;
+    return 0;
+}
+
+TEST(a_broadcast_with_acks_counts_this_node_and_the_others)
+{
+    struct peer p[3];
+    struct hub_socket *s[3];
+    struct hub *h = hub_with(p, s, 3);
+    struct hub_nsp *nsp = hub_of(h, "/");
+    struct hub_select all = {NULL, 0, NULL, 0, true};
+    struct hub_args a = hub_json("1");
+    memset(&acked, 0, sizeof acked);
+    CHECK_EQ_INT(hub_broadcast_ack(nsp, &all, "q", &a, 1000, on_acks, NULL), 0);
+    CHECK(starts_with(last(&p[0]), "420[\"q\",1]")); /* each with its own ack id */
+    say(&p[0], "430[\"a\"]");
+    say(&p[1], "430[\"b\",\"ignored\"]");
+    CHECK_EQ_INT(acked.calls, 0);
+    clock_ms += 1000;
+    hub_tick(h, clock_ms); /* p[2] never answers */
+    CHECK_EQ_INT(acked.calls, 1);
+    CHECK(acked.timed_out);
+    CHECK_EQ_INT((int)acked.missing, 1);
+    CHECK_EQ_STR(acked.replies, "[\"a\",\"b\"]");
+
+    /* With another node: its count and answers are awaited too. */
+    static struct hub_adapter with_acks;
+    with_acks = fake_adapter;
+    with_acks.broadcast_ack = fa_broadcast_ack;
+    hub_set_adapter(h, &with_acks, NULL);
+    memset(&acked, 0, sizeof acked);
+    struct hub_select everyone = {NULL, 0, NULL, 0, false};
+    hub_broadcast_ack(nsp, &everyone, "q", &a, 1000, on_acks, NULL);
+    for (int i = 0; i < 3; i++)
+        say(&p[i], i == 0 ? "431[1]" : i == 1 ? "431[2]" : "431[3]");
+    CHECK_EQ_INT(acked.calls, 0); /* the other node has not said */
+    hub_acks_nodes(remote_acks, 1);
+    hub_acks_count(remote_acks, 1);
+    CHECK_EQ_INT(acked.calls, 0);
+    hub_acks_reply(remote_acks, "4", 1);
+    CHECK_EQ_INT(acked.calls, 1);
+    CHECK(!acked.timed_out);
+    CHECK_EQ_STR(acked.replies, "[1,2,3,4]");
+    hub_acks_release(remote_acks);
+    hub_free(h);
+}
+
+static bool never_writable(void *peer)
+{
+    (void)peer;
+    return false;
+}
+
+TEST(volatile_packets_skip_a_transport_that_cannot_take_them)
+{
+    static const struct hub_transport busy = {fake_send, fake_close, never_writable};
+    struct hub *h = hub_new(&busy, &opts);
+    hub_on(hub_of(h, "/"), "connection", remember, NULL);
+    struct peer p;
+    open_peer(h, &p);
+    say(&p, "40");
+    struct hub_args a = hub_json("1");
+    struct hub_select all = {NULL, 0, NULL, 0, true};
+    int before = p.nframes;
+    hub_broadcast_volatile(hub_of(h, "/"), &all, "v", &a);
+    hub_emit_volatile(last_socket, "v", &a);
+    CHECK_EQ_INT(p.nframes, before);
+    CHECK_EQ_INT((int)hub_volatile_dropped(h), 2);
+    hub_broadcast(hub_of(h, "/"), &all, "v", &a); /* not volatile: sent */
+    CHECK_EQ_INT(p.nframes, before + 1);
+    hub_free(h);
+}
+
+/* ------------------------------------------------------------------------
  * The chat in a cluster
  * ------------------------------------------------------------------------ */
 
@@ -487,6 +728,12 @@ int main(void)
     RUN(all_rooms_is_a_set_across_nodes);
     RUN(an_ack_answered_later_is_sent_once_and_is_safe_after_the_socket_went);
     RUN(server_side_events_reach_server_listeners_only_and_answer_once);
+    RUN(middleware_decides_later_and_the_socket_exists_only_after);
+    RUN(a_refusal_is_connect_error_with_message_and_data);
+    RUN(packet_middleware_then_any_listeners_then_handlers);
+    RUN(namespaces_are_made_on_demand_by_the_factory);
+    RUN(a_broadcast_with_acks_counts_this_node_and_the_others);
+    RUN(volatile_packets_skip_a_transport_that_cannot_take_them);
     RUN(chat_join_lists_members_of_every_node_and_ids_carry_the_node);
     return check_summary("unit_room");
 }
