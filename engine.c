@@ -489,6 +489,9 @@ static int packet_in(struct eio_session *s, const struct eio_packet *pkt,
         if (s->awaiting_pong) {
             s->awaiting_pong = false;
             s->beat = loop_ping_time(now_ms(), srv.opt.ping_interval);
+            /* The timer waits for the pong deadline; with an interval
+             * shorter than the timeout the next ping is due before it. */
+            session_arm(s);
         }
         return 0;
     case EIO_MESSAGE:
@@ -970,7 +973,14 @@ static bool hub_writable(void *peer)
     return s->get != NULL;
 }
 
-static const struct hub_transport transport = {hub_send, hub_close, hub_writable};
+static const char *hub_info(void *peer, const char **sid)
+{
+    struct eio_session *s = peer;
+    *sid = s->sid;
+    return s->transport == T_WEBSOCKET ? "websocket" : "polling";
+}
+
+static const struct hub_transport transport = {hub_send, hub_close, hub_writable, hub_info};
 
 const struct hub_transport *engine_transport(void)
 {
