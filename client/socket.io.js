@@ -10,6 +10,9 @@
  *   socket.on("connect", () => console.log(socket.id));
  *   socket.emit("hello", "world", (reply) => console.log(reply));
  *   socket.timeout(5000).emit("slow", (err, reply) => {});
+ *   const reply = await socket.timeout(5000).emitWithAck("slow");
+ *   socket.onAny((event, ...args) => console.log(event, args));
+ *   socket.io.on("reconnect_attempt", (n) => console.log("try", n));
  *   socket.io.engine.on("upgrade", (t) => console.log(t.name)); // "websocket"
  *
  * Four layers, as on the wire:
@@ -30,10 +33,17 @@
  * never upgrades), and opts.upgrade = false stays on the first one. A
  * browser without window.WebSocket stays on polling.
  *
+ * Beyond emit and on, what pages written for socket.io commonly use:
+ * onAny and onAnyOutgoing (with prepend, off and listeners), volatile,
+ * timeout(ms), emitWithAck, compress (accepted, no effect), ackTimeout,
+ * and the Manager's events (socket.io.on("reconnect_attempt"), ...,
+ * "ping", "error") and the reconnectionAttempts option, each as the
+ * official client 4.8 behaves.
+ *
  * Left out, on purpose: WebTransport, rememberUpgrade, the query,
  * extraHeaders and withCredentials options, Blob arguments (they need an
- * async read; send an ArrayBuffer), volatile emits, and connection state
- * recovery.
+ * async read; send an ArrayBuffer), the retries option, and connection
+ * state recovery (socket.recovered is always false).
  *
  * wshub extensions, for learners: manager.on("wire", (dir, data, transport)
  * => ...) reports every Engine.IO packet sent ("out") and received ("in"),
@@ -230,6 +240,16 @@
 
   function noop() {}
 
+  // The error a failed transport reports (engine.io-client's
+  // TransportError): message says which transport and which way,
+  // description holds the underlying cause.
+  function transportError(message, cause) {
+    const err = new Error(message);
+    err.type = 'TransportError';
+    err.description = cause;
+    return err;
+  }
+
   // Call fn(...args); if it throws, report the error as the browser
   // reports any uncaught one, and carry on. Used where a fetch answer is
   // handled and where "wire" listeners are called: an application's bug
@@ -258,7 +278,7 @@
       this.url = url;
       this.sid = undefined;      // set by the Engine from the handshake
       this.readyState = 'closed'; // opening -> open -> pausing -> paused; closing; closed
-      this.writable = true;      // false while a POST is in flight
+      this.writable = false;     // true from the handshake on, but while a POST is in flight
       this.polling = false;      // true while a GET is in flight
       this.requests = new Set(); // AbortControllers of the requests in flight
       this.onPause = null;       // pause()'s callback, until it is called
@@ -307,6 +327,8 @@
       let packets;
       try { packets = decodePayload(body); } catch (err) { return this.fail(err, 'parse error'); }
       for (const packet of packets) {
+        // The handshake ("0{...}") opens the transport for writing.
+        if (this.readyState === 'opening' && typeof packet === 'string' && packet[0] === '0') this.writable = true;
         guarded(this.onpacket, packet);
         if (this.readyState === 'closed') return;
       }
@@ -330,7 +352,7 @@
         this.writable = true;
         guarded(this.ondrain);
         this.checkPaused();
-      }, (err) => this.fail(err));
+      }, (err) => this.fail(err, 'transport error', 'xhr post error'));
     }
 
     // For an upgrade: stop polling, and call onPause once neither a GET
@@ -367,11 +389,14 @@
     }
 
     // A request failed (the server is gone, or answered 400 for a sid it
-    // no longer knows): the session is over.
-    fail(err, reason = 'transport error') {
+    // no longer knows): the session is over. The error a page sees is
+    // named as the official client's (XMLHttpRequest) transport names
+    // it, "xhr poll error" for a GET and "xhr post error" for a POST,
+    // though this one uses fetch; the cause is in its description.
+    fail(err, reason = 'transport error', what = 'xhr poll error') {
       if (this.readyState === 'closed') return;
       this.close();
-      this.onclose(reason, new Error('poll error: ' + (err && err.message)));
+      this.onclose(reason, transportError(what, err));
     }
 
     // Abort whatever is in flight. (Saying goodbye with a close packet,
@@ -384,8 +409,11 @@
   }
 
   // A WebSocket (engine.io-protocol, "WebSocket"): each packet is one
-  // frame, text or binary. The browser buffers what we send, so the
-  // transport is always writable once open.
+  // frame, text or binary. The browser buffers what we send, so a write
+  // never waits; still, as in the official client, the transport stays
+  // unwritable until the current task's microtasks have run, so that
+  // what is sent in one go is written as one batch, and a volatile emit
+  // right behind another is dropped (see Socket.emit).
   class WebSocketTransport {
     constructor(url) {
       this.name = 'websocket';
@@ -408,15 +436,26 @@
       this.ws = ws;
       ws.onopen = () => { this.writable = true; this.onopen(); };
       ws.onmessage = (e) => this.onpacket(e.data);
-      ws.onerror = noop; // a close event follows, and says the same
-      ws.onclose = () => {
+      // A close event follows an error; it reports both. A WebSocket that
+      // failed ends the session with "transport error", one the server
+      // closed with "transport close".
+      let failed = false;
+      ws.onerror = () => { failed = true; };
+      ws.onclose = (e) => {
         this.close();
-        this.onclose('transport close', new Error('websocket error'));
+        if (failed) this.onclose('transport error', transportError('websocket error', e));
+        else this.onclose('transport close', new Error('websocket connection closed'));
       };
     }
 
     write(packets) {
+      this.writable = false;
       for (const p of packets) this.ws.send(p);
+      queueMicrotask(() => {
+        if (!this.ws) return; // closed meanwhile
+        this.writable = true;
+        this.ondrain();
+      });
     }
 
     close() {
@@ -441,8 +480,10 @@
   //
   // socket.io.engine, as in the official client. Events: "open" (the
   // handshake is in), "message" (a Socket.IO packet: its text without the
-  // "4", or an ArrayBuffer), "close" (reason, err), "upgrading",
-  // "upgrade" and "upgradeError" (see probe()), and wshub's "wire".
+  // "4", or an ArrayBuffer), "ping" (the server's heartbeat), "error"
+  // (the transport failed; "close" follows), "close" (reason, err),
+  // "upgrading", "upgrade" and "upgradeError" (see probe()), and wshub's
+  // "wire".
 
   class Engine extends Emitter {
     constructor(uri, opts) {
@@ -472,7 +513,10 @@
       t.onopen = noop;
       t.onpacket = (packet) => this.onPacket(packet);
       t.ondrain = () => this.onDrain();
-      t.onclose = (reason, err) => this.onClose(reason, err);
+      t.onclose = (reason, err) => {
+        if (reason === 'transport error' && this.readyState !== 'closed') this.emitLocal('error', err);
+        this.onClose(reason, err);
+      };
       this.transport = t;
     }
 
@@ -532,6 +576,7 @@
         case '2': // ping: answer pong at once ("Heartbeat")
           this.resetHeartbeat();
           this.send('3');
+          this.emitLocal('ping');
           break;
         case '4': // message: a Socket.IO packet
           this.emitLocal('message', packet.slice(1));
@@ -647,42 +692,128 @@
   }
 
   // ---- Manager: one Engine per host, and reconnection -------------------------
+  //
+  // socket.io, as in the official client. Events: "open"; "close"
+  // (reason); "error" (the connection could not be opened, or its
+  // transport failed); "ping" (each heartbeat from the server);
+  // "reconnect_attempt" (n, counting from 1), "reconnect_error" (err),
+  // "reconnect" (n, the attempt that worked) and "reconnect_failed"
+  // (after reconnectionAttempts tries); and wshub's "wire" and
+  // "transport".
+  //
+  // The reconnection loop runs as the official client runs it. When an
+  // open session drops (or the very first open fails), wait, say
+  // "reconnect_attempt", and open. If that fails: "error" (sockets still
+  // connecting hear it as connect_error), then the next try is scheduled,
+  // or after the last one "reconnect_failed" is said, and then
+  // "reconnect_error". If it works: "open" (the sockets send CONNECT),
+  // then "reconnect".
+
+  // Drop the options set to undefined or null: they keep their defaults.
+  function given(opts) {
+    const out = {};
+    for (const [k, v] of Object.entries(opts || {})) if (v !== undefined && v !== null) out[k] = v;
+    return out;
+  }
+
+  // The options with their defaults. As in the official client, 0 for
+  // reconnectionAttempts, reconnectionDelay or reconnectionDelayMax means
+  // the default, and timeout: false means no connect timeout. Throws if
+  // transports names no transport this file has.
+  function withDefaults(opts) {
+    const o = Object.assign({
+      path: '/socket.io',
+      reconnection: true,
+      randomizationFactor: 0.5,
+      timeout: 20000,
+      transports: ['polling', 'websocket'],
+      upgrade: true,
+      autoConnect: true,
+    }, given(opts));
+    o.reconnectionAttempts = o.reconnectionAttempts || Infinity;
+    o.reconnectionDelay = o.reconnectionDelay || 1000;
+    o.reconnectionDelayMax = o.reconnectionDelayMax || 5000;
+    if (!Array.isArray(o.transports) || !o.transports.some((t) => t in TRANSPORTS)) {
+      throw new Error('opts.transports names neither "polling" nor "websocket"');
+    }
+    o.transports = o.transports.filter((t) => t in TRANSPORTS);
+    return o;
+  }
+
+  function pageUrl() {
+    return global.location ? global.location.href : 'http://localhost/';
+  }
 
   class Manager extends Emitter {
+    // new io.Manager(uri?, opts?), as io() makes them; it opens at once
+    // unless opts.autoConnect is false. opts is kept as it was given,
+    // with path filled in (socket.io.opts); the options in force, the
+    // defaults filled in, are this.settings.
     constructor(uri, opts) {
       super();
-      this.uri = uri;
-      this.opts = opts;
+      if (uri && typeof uri === 'object') { opts = uri; uri = undefined; }
+      this.opts = Object.assign({}, opts);
+      this.opts.path = this.opts.path || '/socket.io';
+      this.settings = withDefaults(this.opts);
+      this.uri = new URL(uri || '/', pageUrl()).origin;
       this.nsps = new Map();          // namespace -> Socket
       this.engine = null;             // the current (or last) Engine.IO session
       this.subs = [];                 // stop listening to this.engine
-      this.readyState = 'closed';
-      this.attempts = 0;              // reconnection attempts so far
+      this.readyState = 'closed';     // closed -> opening -> open -> closed
+      this.attempts = 0;              // tries in this reconnection loop so far
+      this.reconnecting = false;      // a reconnection loop is waiting or trying
       this.skipReconnect = false;     // set by an intentional close
-      this.timers = {};
+      this.timers = {};               // connect (the timeout), reconnect (the wait)
       this.pending = null;            // a binary packet awaiting buffers
+      if (this.settings.autoConnect) this.open();
     }
 
-    open() {
+    // The official client's getters and setters: manager.reconnection()
+    // says whether it reconnects; manager.reconnection(false) stops it
+    // and returns the manager. The others are below the class.
+    reconnection(v) {
+      if (v === undefined) return this.settings.reconnection;
+      this.settings.reconnection = !!v;
+      if (!v) this.skipReconnect = true;
+      return this;
+    }
+
+    // Open an Engine.IO session, unless one is open or opening. done(err)
+    // is called once it opens (err undefined) or fails; without done, a
+    // failure starts the reconnection loop.
+    open(done) {
       if (this.readyState === 'open' || this.readyState === 'opening') return this;
       this.readyState = 'opening';
       this.skipReconnect = false;
-      const engine = new Engine(this.uri, this.opts);
+      const engine = new Engine(this.uri, this.settings);
       this.engine = engine;
       // "wire" is never unsubscribed, so a closing Engine's last packets
       // ("41", "1") still show.
       engine.on('wire', (dir, data, transport) => this.emitLocal('wire', dir, data, transport));
       this.subs = [
-        subscribe(engine, 'open', () => this.onOpen()),
+        subscribe(engine, 'open', () => {
+          this.onOpen();
+          if (done) done();
+        }),
+        subscribe(engine, 'ping', () => this.emitLocal('ping')),
         subscribe(engine, 'message', (data) => this.onMessage(data)),
+        // A transport error: while opening, the open failed; once open,
+        // "error" is said, and "close" follows.
+        subscribe(engine, 'error', (err) => {
+          if (this.readyState === 'opening') this.openFailed(err, done);
+          else this.onError(err);
+        }),
         subscribe(engine, 'close', (reason, err) => {
-          if (this.readyState === 'opening') this.fail(err || new Error(reason));
-          else this.onClose(reason);
+          if (this.readyState === 'opening') this.openFailed(err || new Error(reason), done);
+          else this.onClose(reason, err);
         }),
         // An upgrade always leaves polling (see Engine.probe).
         subscribe(engine, 'upgrade', (t) => this.emitLocal('transport', t.name, 'polling')),
       ];
-      this.timers.connect = setTimeout(() => this.fail(new Error('timeout')), this.opts.timeout);
+      if (this.settings.timeout !== false) {
+        this.timers.connect = setTimeout(() => this.openFailed(new Error('timeout'), done),
+          this.settings.timeout);
+      }
       // Said in a microtask, so that a page that calls io() and then
       // socket.io.on("transport", ...) hears about the first transport.
       queueMicrotask(() => this.emitLocal('transport', engine.transport.name, undefined));
@@ -690,24 +821,33 @@
       return this;
     }
 
+    connect(done) { return this.open(done); }
+
     // The handshake is in: every socket that wants to be connected asks
     // the server for its namespace.
     onOpen() {
       clearTimeout(this.timers.connect);
+      delete this.timers.connect;
       this.readyState = 'open';
-      if (this.attempts > 0) this.emitLocal('reconnect', this.attempts);
-      this.attempts = 0;
-      this.emitLocal('open');
       for (const s of this.nsps.values()) if (s.active) s.onOpen();
+      this.emitLocal('open');
     }
 
-    // Opening failed: tell the sockets, then try again later.
-    fail(err) {
+    // Opening failed: stop, say so, then call done(err); or, without done,
+    // start the reconnection loop if this was a first try.
+    openFailed(err, done) {
       this.cleanup();
       this.readyState = 'closed';
+      this.onError(err);
+      if (done) done(err);
+      else if (!this.reconnecting && this.attempts === 0) this.reconnect();
+    }
+
+    // Sockets still connecting hear err as connect_error; then the
+    // manager says "error".
+    onError(err) {
       for (const s of this.nsps.values()) s.onError(err);
       this.emitLocal('error', err);
-      this.reconnect();
     }
 
     // Stop the timers and close the Engine (gracefully, if it is open).
@@ -732,7 +872,7 @@
     onMessage(data) {
       if (typeof data !== 'string') { this.onBuffer(data); return; }
       let packet;
-      try { packet = decode(data); } catch (e) { this.onClose('parse error'); return; }
+      try { packet = decode(data); } catch (e) { this.onClose('parse error', e); return; }
       if (packet.attachments > 0) {
         this.pending = { packet, buffers: [] };
         return;
@@ -746,7 +886,7 @@
       if (this.pending.buffers.length < this.pending.packet.attachments) return;
       const { packet, buffers } = this.pending;
       this.pending = null;
-      try { packet.data = reconstruct(packet.data, buffers); } catch (e) { this.onClose('parse error'); return; }
+      try { packet.data = reconstruct(packet.data, buffers); } catch (e) { this.onClose('parse error', e); return; }
       this.dispatch(packet);
     }
 
@@ -755,22 +895,22 @@
       if (s) s.onPacket(packet);
     }
 
-    // The connection is gone: every socket hears why; then reconnect
-    // unless someone closed it on purpose.
-    onClose(reason) {
-      const wasOpen = this.readyState === 'open';
+    // The open session is gone: every socket hears why; then the
+    // reconnection loop starts, unless someone closed it on purpose.
+    onClose(reason, err) {
       this.cleanup();
+      this.attempts = 0;
       this.readyState = 'closed';
-      for (const s of this.nsps.values()) s.onClose(reason);
-      this.emitLocal('close', reason);
-      if (wasOpen && !this.skipReconnect) this.reconnect();
+      for (const s of this.nsps.values()) s.onClose(reason, err);
+      this.emitLocal('close', reason, err);
+      if (!this.skipReconnect) this.reconnect();
     }
 
     // Exponential backoff with jitter, as socket.io's defaults do:
     // reconnectionDelay doubles per attempt up to reconnectionDelayMax,
     // then moves by up to +-randomizationFactor of itself.
     delay() {
-      const o = this.opts;
+      const o = this.settings;
       let ms = o.reconnectionDelay * Math.pow(2, this.attempts - 1);
       if (o.randomizationFactor) {
         const rand = Math.random();
@@ -780,42 +920,90 @@
       return Math.min(ms, o.reconnectionDelayMax);
     }
 
+    // Schedule the next try of the reconnection loop, or end the loop
+    // with "reconnect_failed" after reconnectionAttempts tries.
     reconnect() {
-      if (!this.opts.reconnection || this.skipReconnect || this.timers.reconnect) return;
-      if (this.attempts >= this.opts.reconnectionAttempts) {
+      if (!this.settings.reconnection || this.skipReconnect || this.reconnecting) return;
+      if (this.attempts >= this.settings.reconnectionAttempts) {
+        this.attempts = 0;
         this.emitLocal('reconnect_failed');
         return;
       }
       this.attempts++;
+      this.reconnecting = true;
       this.timers.reconnect = setTimeout(() => {
         delete this.timers.reconnect;
+        if (this.skipReconnect) return;
         this.emitLocal('reconnect_attempt', this.attempts);
-        this.open();
+        if (this.skipReconnect) return; // a listener closed it
+        this.open((err) => {
+          this.reconnecting = false;
+          if (err) {
+            this.reconnect();
+            this.emitLocal('reconnect_error', err);
+          } else {
+            const n = this.attempts;
+            this.attempts = 0;
+            this.emitLocal('reconnect', n);
+          }
+        });
       }, this.delay());
     }
 
+    // The socket for namespace nsp, made on first use; with autoConnect,
+    // it is connected (again, if it had been disconnected).
     socket(nsp, opts) {
       let s = this.nsps.get(nsp);
       if (!s) {
         s = new Socket(this, nsp, opts || {});
         this.nsps.set(nsp, s);
+        if (this.settings.autoConnect) s.connect();
+      } else if (this.settings.autoConnect && !s.active) {
+        s.connect();
       }
       return s;
     }
 
-    // A socket left: close the Engine once no socket is using it.
+    // A socket left: close the Engine once no socket is using it, and
+    // stop any reconnection loop ("forced close").
     onSocketClosed() {
       for (const s of this.nsps.values()) if (s.active) return;
       this.skipReconnect = true;
+      this.reconnecting = false;
+      this.attempts = 0;
       this.cleanup();
       this.readyState = 'closed';
+      this.emitLocal('close', 'forced close');
     }
   }
 
+  // manager.reconnectionAttempts(), manager.reconnectionAttempts(5) and
+  // the same for the other numbers: read or set an option in force.
+  for (const name of ['reconnectionAttempts', 'reconnectionDelay', 'reconnectionDelayMax',
+    'randomizationFactor', 'timeout']) {
+    Manager.prototype[name] = function (v) {
+      if (v === undefined) return this.settings[name];
+      this.settings[name] = v;
+      return this;
+    };
+  }
+
   // ---- Socket: one namespace -------------------------------------------------
+  //
+  // Events: "connect", "disconnect" (reason, description),
+  // "connect_error" (err), and the server's events. onAny listeners hear
+  // every event from the server (first, before the event's own
+  // listeners), onAnyOutgoing listeners every event sent to it.
 
   const RESERVED = ['connect', 'connect_error', 'disconnect', 'disconnecting',
     'newListener', 'removeListener'];
+
+  // Remove fn from list, or empty the list if fn is undefined.
+  function removeFrom(list, fn) {
+    if (fn === undefined) { list.length = 0; return; }
+    const i = list.indexOf(fn);
+    if (i >= 0) list.splice(i, 1);
+  }
 
   class Socket extends Emitter {
     constructor(io, nsp, opts) {
@@ -823,22 +1011,28 @@
       this.io = io;
       this.nsp = nsp;
       this.auth = opts.auth;
+      this.ackTimeout = opts.ackTimeout; // ms, for an ack without timeout(ms)
       this.id = undefined;
       this.connected = false;
+      this.recovered = false;  // connection state recovery is left out
       this.active = false;     // wants to be connected
-      this.sendBuffer = [];    // emits made while offline
-      this.acks = new Map();   // ack id -> callback
+      this.sendBuffer = [];    // {id, data} of emits made while offline
+      this.acks = new Map();   // ack id -> callback; .withError: it takes an error first
       this.nextId = 0;
-      this.flags = {};
+      this.flags = {};         // for the next emit: volatile, timeout, compress
+      this.anyListeners = [];
+      this.anyOutgoingListeners = [];
     }
 
     get disconnected() { return !this.connected; }
 
+    // Connect, unless connected: at once if the Engine is open, else when
+    // it opens (now, or at the next try of a reconnection loop).
     connect() {
       if (this.connected) return this;
       this.active = true;
+      if (!this.io.reconnecting) this.io.open();
       if (this.io.readyState === 'open') this.onOpen();
-      else this.io.open();
       return this;
     }
 
@@ -858,24 +1052,26 @@
     onPacket(packet) {
       switch (packet.type) {
         case CONNECT:
+          // The emits buffered while offline go first, then "connect".
           this.id = packet.data && packet.data.sid;
           this.connected = true;
-          this.emitLocal('connect');
-          for (const frames of this.sendBuffer) for (const f of frames) this.io.send(f);
+          for (const p of this.sendBuffer) this.sendEvent(p);
           this.sendBuffer = [];
+          this.emitLocal('connect');
           break;
         case CONNECT_ERROR: {
           this.active = false;
+          this.io.onSocketClosed();
           const err = new Error((packet.data && packet.data.message) || 'connect error');
           err.data = packet.data && packet.data.data;
           this.emitLocal('connect_error', err);
-          this.io.onSocketClosed();
           break;
         }
         case EVENT:
         case BINARY_EVENT: {
           const args = Array.isArray(packet.data) ? packet.data.slice() : [];
           if (packet.id !== undefined) args.push(this.ackFor(packet.id));
+          for (const fn of this.anyListeners.slice()) fn.apply(this, args);
           if (args.length > 0) this.emitLocal(...args);
           break;
         }
@@ -884,14 +1080,16 @@
           const fn = this.acks.get(packet.id);
           if (fn) {
             this.acks.delete(packet.id);
-            fn(...(packet.data || []));
+            const reply = packet.data || [];
+            if (fn.withError) fn(null, ...reply);
+            else fn(...reply);
           }
           break;
         }
         case DISCONNECT:
           this.active = false;
-          this.onClose('io server disconnect');
           this.io.onSocketClosed();
+          this.onClose('io server disconnect');
           break;
         default:
           break;
@@ -908,44 +1106,97 @@
       };
     }
 
+    // Emit event with args to the server; a function as the last argument
+    // asks for an ack. Sent at once if connected, else buffered until the
+    // socket connects. A volatile emit is never buffered: as in the
+    // official client, it is dropped whenever the transport cannot take
+    // it this moment (the Engine is closed, a polling POST is in flight,
+    // or a WebSocket write was made in this same task).
     emit(event, ...args) {
       if (RESERVED.includes(event)) throw new Error(`"${event}" is a reserved event name`);
-      let id;
-      if (typeof args[args.length - 1] === 'function') {
-        id = this.nextId++;
-        this.registerAck(id, args.pop());
-      }
-      const frames = encode(EVENT, this.nsp, [event, ...args], id);
-      if (this.connected) for (const f of frames) this.io.send(f);
-      else this.sendBuffer.push(frames);
+      const flags = this.flags;
       this.flags = {};
+      const packet = { id: undefined, data: [event, ...args] };
+      if (typeof args[args.length - 1] === 'function') {
+        packet.id = this.nextId++;
+        this.registerAck(packet.id, packet.data.pop(), flags.timeout);
+      }
+      const transport = this.io.engine && this.io.engine.transport;
+      if (flags.volatile && !(transport && transport.writable)) return this;
+      if (this.connected) this.sendEvent(packet);
+      else this.sendBuffer.push(packet);
       return this;
+    }
+
+    // Send an EVENT packet {id, data}; the outgoing any-listeners hear
+    // it first, without its ack callback.
+    sendEvent(packet) {
+      for (const fn of this.anyOutgoingListeners.slice()) fn.apply(this, packet.data);
+      for (const f of encode(EVENT, this.nsp, packet.data, packet.id)) this.io.send(f);
     }
 
     send(...args) { return this.emit('message', ...args); }
 
-    // With timeout(ms), the callback gets (err, ...reply); err is set if
-    // no reply came in time.
-    registerAck(id, fn) {
-      const ms = this.flags.timeout;
+    // Keep fn until the ack with this id arrives. With a timeout (ms, from
+    // timeout(ms) or the ackTimeout option) fn takes an error first: null
+    // with the reply, or Error("operation has timed out") once ms pass
+    // without one (the emit, if still buffered, is then not sent).
+    registerAck(id, fn, ms = this.ackTimeout) {
       if (ms === undefined) {
         this.acks.set(id, fn);
         return;
       }
       const timer = setTimeout(() => {
         this.acks.delete(id);
-        fn(new Error('operation has timed out'));
+        this.sendBuffer = this.sendBuffer.filter((p) => p.id !== id);
+        fn.call(this, new Error('operation has timed out'));
       }, ms);
-      this.acks.set(id, (...reply) => { clearTimeout(timer); fn(null, ...reply); });
+      const withTimer = (...reply) => { clearTimeout(timer); fn.apply(this, reply); };
+      withTimer.withError = true;
+      this.acks.set(id, withTimer);
     }
 
+    // Emit and return a Promise of the ack's first argument; it rejects
+    // with the timeout's (or the disconnection's) Error.
+    emitWithAck(event, ...args) {
+      return new Promise((resolve, reject) => {
+        const fn = (err, reply) => (err ? reject(err) : resolve(reply));
+        fn.withError = true;
+        this.emit(event, ...args, fn);
+      });
+    }
+
+    // Flags for the next emit; each returns the socket, to chain.
     timeout(ms) { this.flags.timeout = ms; return this; }
 
+    get volatile() { this.flags.volatile = true; return this; }
+
+    // Accepted for the official API; wshub does not implement
+    // permessage-deflate (RFC 7692), so nothing is ever compressed.
+    compress(compress) { this.flags.compress = compress; return this; }
+
+    onAny(fn) { this.anyListeners.push(fn); return this; }
+
+    prependAny(fn) { this.anyListeners.unshift(fn); return this; }
+
+    offAny(fn) { removeFrom(this.anyListeners, fn); return this; }
+
+    listenersAny() { return this.anyListeners.slice(); }
+
+    onAnyOutgoing(fn) { this.anyOutgoingListeners.push(fn); return this; }
+
+    prependAnyOutgoing(fn) { this.anyOutgoingListeners.unshift(fn); return this; }
+
+    offAnyOutgoing(fn) { removeFrom(this.anyOutgoingListeners, fn); return this; }
+
+    listenersAnyOutgoing() { return this.anyOutgoingListeners.slice(); }
+
     disconnect() {
-      if (this.connected) this.io.send(encode(DISCONNECT, this.nsp)[0]);
+      const wasConnected = this.connected;
+      if (wasConnected) this.io.send(encode(DISCONNECT, this.nsp)[0]);
       this.active = false;
-      if (this.connected) this.onClose('io client disconnect');
       this.io.onSocketClosed();
+      if (wasConnected) this.onClose('io client disconnect');
       return this;
     }
 
@@ -955,57 +1206,50 @@
       if (this.active && !this.connected) this.emitLocal('connect_error', err);
     }
 
-    onClose(reason) {
+    // Disconnected: say why, then fail the acks that take an error first
+    // (timeout(ms), emitWithAck) with Error("socket has been
+    // disconnected"), unless their emit is still buffered. Plain acks are
+    // forgotten.
+    onClose(reason, description) {
       if (!this.connected) return;
       this.connected = false;
       this.id = undefined;
-      this.emitLocal('disconnect', reason);
+      this.emitLocal('disconnect', reason, description);
+      for (const [id, fn] of this.acks) {
+        if (this.sendBuffer.some((p) => p.id === id)) continue;
+        this.acks.delete(id);
+        if (fn.withError) fn.call(this, new Error('socket has been disconnected'));
+      }
     }
   }
 
   // ---- io() ------------------------------------------------------------------
 
-  const managers = new Map();
+  const managers = new Map(); // origin + path -> the shared Manager
 
   // io(), io("/ns"), io("http://host:port/ns", opts): one Manager (one
-  // Engine.IO session) per host and path, shared by every namespace on it.
+  // Engine.IO session) per host and path, shared by every namespace on
+  // it. As in the official client, a namespace that Manager already has,
+  // opts.forceNew, or opts.multiplex === false gets a Manager of its own.
   function io(uri, opts) {
     if (typeof uri === 'object') { opts = uri; uri = undefined; }
-    const given = {};  // an option set to undefined keeps its default
-    for (const [k, v] of Object.entries(opts || {})) if (v !== undefined) given[k] = v;
-    opts = Object.assign({
-      path: '/socket.io',
-      reconnection: true,
-      reconnectionAttempts: Infinity,
-      reconnectionDelay: 1000,
-      reconnectionDelayMax: 5000,
-      randomizationFactor: 0.5,
-      timeout: 20000,
-      transports: ['polling', 'websocket'],
-      upgrade: true,
-      autoConnect: true,
-    }, given);
-    if (!Array.isArray(opts.transports) || !opts.transports.some((t) => t in TRANSPORTS)) {
-      throw new Error('opts.transports names neither "polling" nor "websocket"');
-    }
-    opts.transports = opts.transports.filter((t) => t in TRANSPORTS);
-    const page = global.location ? global.location.href : 'http://localhost/';
-    const url = new URL(uri || '/', page);
+    opts = opts || {};
+    const url = new URL(uri || '/', pageUrl());
     const nsp = url.pathname || '/';
-    const key = url.host + opts.path;
+    const key = url.origin + (opts.path || '/socket.io');
     let manager = managers.get(key);
-    if (!manager || opts.forceNew) {
-      manager = new Manager(url.origin, opts);
-      if (!opts.forceNew) managers.set(key, manager);
+    if (opts.forceNew || opts.multiplex === false || (manager && manager.nsps.has(nsp))) {
+      manager = new Manager(url.href, opts);
+    } else if (!manager) {
+      manager = new Manager(url.href, opts);
+      managers.set(key, manager);
     }
-    const socket = manager.socket(nsp, opts);
-    if (opts.autoConnect) socket.connect();
-    return socket;
+    return manager.socket(nsp, opts);
   }
 
   io.connect = io;
   io.Manager = Manager;
   io.Socket = Socket;
-  io.protocol = 5;
+  io.protocol = 5; // socket.io-protocol v5 (the official bundle's global lacks it)
   global.io = io;
 })(typeof window !== 'undefined' ? window : globalThis);
