@@ -435,6 +435,9 @@ void hub_socket_open(struct hub_session *ss, struct hub_nsp *nsp,
 
     struct hub_event ev = {"connection", {auth_len ? auth : "{}", auth_len ? auth_len : 2, NULL, 0}, -1, false};
     hub_fire(nsp, s, &ev);
+    struct hub *h = ss->hub;
+    if (h->obs && h->obs->connected && s->state == SOCK_OPEN)
+        h->obs->connected(h->obs_ud, s);
 }
 
 /* Take s out of its namespace: fire "disconnect" with reason (while s is
@@ -454,6 +457,8 @@ static void socket_close(struct hub_socket *s, const char *reason,
     struct hub_event ev = {"disconnect", {why.oom ? "null" : why.p, why.oom ? 4 : why.len, NULL, 0}, -1, false};
     hub_fire(s->nsp, s, &ev);
     jb_free(&why);
+    if (h->obs && h->obs->disconnected)
+        h->obs->disconnected(h->obs_ud, s, reason);
 
     if (tell_client) {
         struct jbuf jb = {0};
@@ -527,6 +532,7 @@ struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now)
     if (h->sessions)
         h->sessions->prev = ss;
     h->sessions = ss;
+    h->nsessions++;
     return ss;
 }
 
@@ -710,7 +716,11 @@ static void on_packet(struct hub_session *ss, const char *text, size_t len,
             session_fail(ss, why);
             return;
         }
-        if (hub_filter_event(s, &ev)) /* packet middleware, onAny */
+        if (!hub_filter_event(s, &ev)) /* packet middleware, onAny */
+            return;
+        if (ss->hub->obs && ss->hub->obs->received)
+            ss->hub->obs->received(ss->hub->obs_ud, s, &ev);
+        if (s->state == SOCK_OPEN)
             hub_fire(s->nsp, s, &ev);
         return;
     }
@@ -790,6 +800,7 @@ void hub_session_gone(struct hub_session *ss, const char *reason)
         ss->prev->next = ss->next;
     else
         h->sessions = ss->next;
+    h->nsessions--;
     if (ss->next)
         ss->next->prev = ss->prev;
     ss->next = h->dead;

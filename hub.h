@@ -41,6 +41,7 @@
 #define HUB_H
 
 #include "json.h"
+#include "timer.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -54,6 +55,8 @@ struct hub_reply;   /* an answer promised now and given later */
 struct hub_gather;  /* a cluster-wide question whose answers are coming */
 struct hub_connect; /* a CONNECT waiting for its namespace's middleware */
 struct hub_acks;    /* the answers to a broadcast with acks, coming in */
+struct hub_event;   /* one event as a handler sees it (below) */
+struct hub_args;    /* event arguments (below) */
 
 /* Why the hub ends a session. The transport chooses what the client sees
  * (engine.c maps these to WebSocket close codes). */
@@ -78,6 +81,21 @@ struct hub_transport {
     /* Could peer take a packet now without queueing it behind others
      * (for volatile emits)? NULL: always. */
     bool (*writable)(void *peer);
+    /* peer's transport now ("websocket" or "polling"), and its Engine.IO
+     * session id in *sid: what the Admin UI shows. NULL: unknown. */
+    const char *(*info)(void *peer, const char **sid);
+};
+
+/* Someone watching the hub (the Admin UI, admin.c): told after each
+ * thing happens, in every namespace. Any hook may be NULL. */
+struct hub_observer {
+    void (*connected)(void *ud, struct hub_socket *s);
+    void (*disconnected)(void *ud, struct hub_socket *s, const char *reason);
+    void (*joined)(void *ud, struct hub_socket *s, const char *room);
+    void (*left)(void *ud, struct hub_socket *s, const char *room);
+    void (*received)(void *ud, struct hub_socket *s, const struct hub_event *ev);
+    void (*sent)(void *ud, struct hub_socket *s, const char *event,
+                 const struct hub_args *a);
 };
 
 struct hub_options {
@@ -278,6 +296,15 @@ void *hub_socket_data(const struct hub_socket *s);
 void hub_socket_set_data(struct hub_socket *s, void *data);
 void hub_disconnect(struct hub_socket *s);
 void hub_on_describe(struct hub_nsp *nsp, hub_describe_fn *fn, void *ud);
+const char *hub_socket_transport(const struct hub_socket *s, const char **sid);
+void hub_observe(struct hub *h, const struct hub_observer *o, void *ud);
+size_t hub_sessions(const struct hub *h, size_t *polling);
+size_t hub_nsp_size(const struct hub_nsp *nsp);
+
+/* ---- an application's own timers, in the hub's heap (timer.h) ------- */
+int hub_timer_set(struct hub *h, struct timer *t, int64_t when);
+void hub_timer_cancel(struct hub *h, struct timer *t);
+int64_t hub_now(const struct hub *h);
 void hub_describe_socket(struct hub_socket *s, struct jbuf *out);
 
 /* ---- the transport's side --------------------------------------------- */

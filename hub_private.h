@@ -181,6 +181,9 @@ struct hub {
     uint32_t epoch;               /* the current selection's mark (room.c) */
     const struct hub_adapter *adapter; /* other nodes, or NULL (room.c) */
     void *adapter_ud;             /* the adapter's own pointer */
+    const struct hub_observer *obs; /* who watches, or NULL (hub_observe) */
+    void *obs_ud;
+    size_t nsessions;             /* sessions open */
     hub_nsp_factory *factory;     /* makes namespaces on demand, or NULL */
     void *factory_ud;
     uint64_t volatile_dropped;    /* volatile packets not sent (room.c) */

@@ -307,6 +307,9 @@ void hub_notify_outgoing(struct hub_socket *s, const char *event,
                          const struct hub_args *a)
 {
     struct hub_nsp *nsp = s->nsp;
+    struct hub *h = nsp->hub;
+    if (h->obs && h->obs->sent)
+        h->obs->sent(h->obs_ud, s, event, a);
     if (nsp->any_out.n == 0)
         return;
     struct hub_event ev = {event, a ? *a : hub_json(""), -1, true};

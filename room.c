@@ -170,6 +170,9 @@ int hub_join(struct hub_socket *s, const char *room)
     s->rooms[s->nrooms].index = r->count;
     r->count++;
     s->nrooms++;
+    struct hub *h = nsp->hub;
+    if (h->obs && h->obs->joined)
+        h->obs->joined(h->obs_ud, s, room);
     return 0;
 }
 
@@ -178,6 +181,9 @@ int hub_join(struct hub_socket *s, const char *room)
 void hub_leave_at(struct hub_socket *s, size_t k)
 {
     struct hub_room *r = s->rooms[k].room;
+    struct hub *h = s->nsp->hub;
+    if (h->obs && h->obs->left)
+        h->obs->left(h->obs_ud, s, r->name);
     size_t idx = s->rooms[k].index;
     struct hub_socket *moved = r->members[--r->count];
     r->members[idx] = moved;
@@ -1015,6 +1021,61 @@ void hub_set_adapter(struct hub *h, const struct hub_adapter *a, void *ud)
 {
     h->adapter = a;
     h->adapter_ud = ud;
+}
+
+/* Watch the hub (one observer; NULL stops). */
+void hub_observe(struct hub *h, const struct hub_observer *o, void *ud)
+{
+    h->obs = o;
+    h->obs_ud = ud;
+}
+
+/* s's transport now, "websocket" or "polling" ("" if the transport does
+ * not say), and in *sid its Engine.IO session id. */
+const char *hub_socket_transport(const struct hub_socket *s, const char **sid)
+{
+    struct hub *h = s->nsp->hub;
+    const char *t = h->t.info && !s->ss->closed ? h->t.info(s->ss->peer, sid) : NULL;
+    if (!t) {
+        *sid = "";
+        return "";
+    }
+    return t;
+}
+
+/* Sessions open, and in *polling how many are on long-polling now. */
+size_t hub_sessions(const struct hub *h, size_t *polling)
+{
+    *polling = 0;
+    for (const struct hub_session *ss = h->sessions; ss; ss = ss->next) {
+        const char *sid;
+        const char *t = h->t.info && !ss->closed ? h->t.info(ss->peer, &sid) : NULL;
+        if (t && strcmp(t, "polling") == 0)
+            (*polling)++;
+    }
+    return h->nsessions;
+}
+
+/* Sockets connected to nsp here. */
+size_t hub_nsp_size(const struct hub_nsp *nsp)
+{
+    return nsp->nsockets;
+}
+
+/* An application's timer, run by hub_tick when due (h's clock). */
+int hub_timer_set(struct hub *h, struct timer *t, int64_t when)
+{
+    return timers_set(&h->timers, t, when);
+}
+
+void hub_timer_cancel(struct hub *h, struct timer *t)
+{
+    timers_cancel(&h->timers, t);
+}
+
+int64_t hub_now(const struct hub *h)
+{
+    return h->now;
 }
 
 /* The hub a namespace belongs to. */

@@ -64,7 +64,7 @@ static inline void fake_close(void *p, enum hub_close why, const char *text)
     snprintf(peer->close_reason, sizeof peer->close_reason, "%s", text);
 }
 
-static const struct hub_transport fake = {fake_send, fake_close, NULL};
+static const struct hub_transport fake = {fake_send, fake_close, NULL, NULL};
 static const struct hub_options opts = {
     .connect_timeout = 1000, .max_payload = 100000,
 };

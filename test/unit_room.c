@@ -666,7 +666,7 @@ static bool never_writable(void *peer)
 
 TEST(volatile_packets_skip_a_transport_that_cannot_take_them)
 {
-    static const struct hub_transport busy = {fake_send, fake_close, never_writable};
+    static const struct hub_transport busy = {fake_send, fake_close, never_writable, NULL};
     struct hub *h = hub_new(&busy, &opts);
     hub_on(hub_of(h, "/"), "connection", remember, NULL);
     struct peer p;

@@ -34,7 +34,7 @@ static void check(const char *json, size_t len, void *ud)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct hub_transport t = {fake_send, fake_close, NULL};
+    static const struct hub_transport t = {fake_send, fake_close, NULL, NULL};
     static const struct hub_options o = {.connect_timeout = 1000, .max_payload = 4096};
     char *copy = malloc(size + 1);
     if (!copy)

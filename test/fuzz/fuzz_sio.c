@@ -34,7 +34,7 @@ static void fake_close(void *peer, enum hub_close why, const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct hub_transport t = {fake_send, fake_close, NULL};
+    static const struct hub_transport t = {fake_send, fake_close, NULL, NULL};
     static const struct hub_options o = {.connect_timeout = 1000, .max_payload = 4096};
     struct hub *h = hub_new(&t, &o);
     struct chat *chat = chat_init(h);
