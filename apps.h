@@ -8,6 +8,8 @@
 #ifndef APPS_H
 #define APPS_H
 
+#include <stdbool.h>
+
 struct hub;
 struct chat;
 
@@ -15,5 +17,9 @@ struct chat *chat_init(struct hub *h); /* chat.c: the chat (default); NULL
                                         * if out of memory */
 void chat_free(struct chat *c);        /* chat.c: its rooms and history */
 int echoapp_init(struct hub *h);       /* echoapp.c: the protocol test app */
+int admin_init(struct hub *h, const char *auth_file, bool readonly);
+                                       /* admin.c: the Admin UI on /admin
+                                        * (--admin); -1 said on stderr */
+void admin_free(void);
 
 #endif

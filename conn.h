@@ -58,6 +58,9 @@ struct options {
     const char *redis;     /* --redis URL, or NULL: this node alone */
     const char *redis_key; /* the adapter's channel prefix */
     int redis_timeout;     /* ms to wait for other nodes' answers */
+    bool admin;            /* --admin: the Admin UI's protocol on /admin */
+    const char *admin_auth_file; /* its "username:password", or NULL */
+    bool admin_readonly;   /* the UI may not act */
 };
 
 int options_parse(int argc, char **argv, struct options *opt); /* options.c:

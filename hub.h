@@ -306,6 +306,9 @@ int hub_timer_set(struct hub *h, struct timer *t, int64_t when);
 void hub_timer_cancel(struct hub *h, struct timer *t);
 int64_t hub_now(const struct hub *h);
 void hub_describe_socket(struct hub_socket *s, struct jbuf *out);
+void hub_describe_handshake(const struct hub_socket *s, struct jbuf *out, bool with_auth);
+void hub_describe_rooms(const struct hub_socket *s, struct jbuf *out);
+void hub_describe_data(struct hub_socket *s, struct jbuf *out);
 
 /* ---- the transport's side --------------------------------------------- */
 struct hub_session *hub_session_open(struct hub *h, void *peer, int64_t now);

@@ -33,6 +33,9 @@ static const struct options default_options = {
     .redis = NULL,
     .redis_key = "socket.io",
     .redis_timeout = 5000,
+    .admin = false,
+    .admin_auth_file = NULL,
+    .admin_readonly = false,
 };
 
 
@@ -69,6 +72,10 @@ static void usage(FILE *f)
         "                        adapter does: redis://[:password@]HOST[:PORT][/DB]\n"
         "  --redis-key PREFIX    the adapter's channel prefix (socket.io)\n"
         "  --redis-timeout MS    wait this long for other nodes' answers (5000)\n"
+        "  --admin               serve the Socket.IO Admin UI's protocol on /admin\n"
+        "  --admin-auth-file FILE  its login, one line username:password\n"
+        "                        (without it: loopback clients only)\n"
+        "  --admin-readonly      the UI may look, not act\n"
         "  --help, --version\n");
 }
 
@@ -95,7 +102,8 @@ int options_parse(int argc, char **argv, struct options *opt)
 {
     enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS, O_MAXBUF,
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
-           O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_HELP, O_VERSION };
+           O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_ADMIN, O_ADMIN_AUTH, O_ADMIN_RO,
+           O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
         {"port", required_argument, NULL, O_PORT},
@@ -114,6 +122,9 @@ int options_parse(int argc, char **argv, struct options *opt)
         {"redis", required_argument, NULL, O_REDIS},
         {"redis-key", required_argument, NULL, O_REDIS_KEY},
         {"redis-timeout", required_argument, NULL, O_REDIS_TIMEOUT},
+        {"admin", no_argument, NULL, O_ADMIN},
+        {"admin-auth-file", required_argument, NULL, O_ADMIN_AUTH},
+        {"admin-readonly", no_argument, NULL, O_ADMIN_RO},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -176,6 +187,9 @@ int options_parse(int argc, char **argv, struct options *opt)
             if (parse_num("--redis-timeout", optarg, 1, INT_MAX / 2, &v)) return -1;
             opt->redis_timeout = (int)v;
             break;
+        case O_ADMIN: opt->admin = true; break;
+        case O_ADMIN_AUTH: opt->admin_auth_file = optarg; break;
+        case O_ADMIN_RO: opt->admin_readonly = true; break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
         default: usage(stderr); return -1;

@@ -569,10 +569,10 @@ static void jb_query(struct jbuf *out, const char *url)
     jb_lit(out, "}");
 }
 
-/* Write s as fetchSockets() shows a socket (notes §6, REMOTE_FETCH):
- * {"id", "handshake", "rooms", "data"}, the handshake in socket.io's
- * shape, from what hub_session_handshake kept. */
-void hub_describe_socket(struct hub_socket *s, struct jbuf *out)
+/* Write s's handshake as socket.io shows socket.handshake: headers,
+ * time, address, xdomain, secure, issued, url, query, and (with_auth)
+ * the CONNECT's auth; from what hub_session_handshake kept. */
+void hub_describe_handshake(const struct hub_socket *s, struct jbuf *out, bool with_auth)
 {
     struct hub_session *ss = s->ss;
     const char *address = ss->handshake ? ss->handshake : "";
@@ -582,9 +582,7 @@ void hub_describe_socket(struct hub_socket *s, struct jbuf *out)
     char when[64];
     gmtime_r(&secs, &tm);
     strftime(when, sizeof when, "%a %b %d %Y %H:%M:%S GMT+0000 (Coordinated Universal Time)", &tm);
-    jb_lit(out, "{\"id\":");
-    jb_str(out, s->id, strlen(s->id));
-    jb_lit(out, ",\"handshake\":{\"headers\":{");
+    jb_lit(out, "{\"headers\":{");
     bool origin = false;
     if (ss->handshake) {
         const char *f = url + strlen(url) + 1;
@@ -610,20 +608,48 @@ void hub_describe_socket(struct hub_socket *s, struct jbuf *out)
     jb_str(out, url, strlen(url));
     jb_lit(out, ",\"query\":");
     jb_query(out, url);
-    jb_lit(out, ",\"auth\":");
-    jb_lit(out, s->auth ? s->auth : "{}");
-    jb_lit(out, "},\"rooms\":[");
+    if (with_auth) {
+        jb_lit(out, ",\"auth\":");
+        jb_lit(out, s->auth ? s->auth : "{}");
+    }
+    jb_lit(out, "}");
+}
+
+/* Write s's rooms as a JSON array, its own id first. */
+void hub_describe_rooms(const struct hub_socket *s, struct jbuf *out)
+{
+    jb_lit(out, "[");
     jb_str(out, s->id, strlen(s->id));
     for (size_t k = 0; k < s->nrooms; k++) {
         jb_lit(out, ",");
         jb_str(out, s->rooms[k].room->name, strlen(s->rooms[k].room->name));
     }
-    jb_lit(out, "],\"data\":");
+    jb_lit(out, "]");
+}
+
+/* Write s's data as the app describes it (hub_on_describe), or {}. */
+void hub_describe_data(struct hub_socket *s, struct jbuf *out)
+{
     size_t before = out->len;
     if (s->nsp->describe)
         s->nsp->describe(s, out, s->nsp->describe_ud);
     if (out->len == before)
         jb_lit(out, "{}");
+}
+
+/* Write s as fetchSockets() shows a socket (notes §6, REMOTE_FETCH):
+ * {"id", "handshake", "rooms", "data"}, the handshake in socket.io's
+ * shape. */
+void hub_describe_socket(struct hub_socket *s, struct jbuf *out)
+{
+    jb_lit(out, "{\"id\":");
+    jb_str(out, s->id, strlen(s->id));
+    jb_lit(out, ",\"handshake\":");
+    hub_describe_handshake(s, out, true);
+    jb_lit(out, ",\"rooms\":");
+    hub_describe_rooms(s, out);
+    jb_lit(out, ",\"data\":");
+    hub_describe_data(s, out);
     jb_lit(out, "}");
 }
 

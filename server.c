@@ -1026,6 +1026,7 @@ static void cleanup(void)
     reap_dead();
     cluster_free();
     engine_free();
+    admin_free();
     hub_free(srv.hub);
     chat_free(loop.chat);
     pool_free(&loop.pool);
@@ -1083,6 +1084,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "wshub: cannot start --app %s\n", srv.opt.app);
         return 1;
     }
+    if ((srv.opt.admin_auth_file || srv.opt.admin_readonly) && !srv.opt.admin)
+        srv.opt.admin = true; /* asking for its login or mode asks for it */
+    if (srv.opt.admin && admin_init(srv.hub, srv.opt.admin_auth_file, srv.opt.admin_readonly) != 0)
+        return 1;
 
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (loop.listen_fd < 0)
