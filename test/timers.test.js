@@ -56,6 +56,21 @@ test('a pong 30 ms inside --ping-timeout keeps the session; 30 ms outside ends i
   c.destroy();
 });
 
+test('with an interval shorter than the timeout, the next ping comes an interval after the pong', async (t) => {
+  // 300 ms pings, 3 s to answer: after a prompt pong the next ping is
+  // due 300 ms later (on a 4 ms grid), not when the 3 s deadline was.
+  const server = await startServer(['--app', 'echo', '--ping-interval', '300', '--ping-timeout', '3000']);
+  t.after(() => server.stop());
+  const c = await engineSocket(server);
+  await pong(c, 0);
+  const answered = Date.now();
+  const ping = await c.frame(3000);
+  assert.strictEqual(ping.payload.toString(), '2');
+  const gap = Date.now() - answered;
+  assert.ok(gap >= 250 && gap < 1500, `next ping ${gap} ms after the pong; --ping-interval is 300`);
+  c.destroy();
+});
+
 test('the same edge over long-polling: a late pong finds the session gone', async (t) => {
   // Each pong here is a new HTTP request, whose own set-up eats into the
   // margin, so the pong in time comes 100 ms inside the timeout.
