@@ -244,8 +244,29 @@ static void on_sent(void *ud, struct hub_socket *s, const char *event,
     traffic(s, event, a, "event_sent");
 }
 
+/* socket_updated {id, nsp, transport}: it upgraded to WebSocket. */
+static void on_upgraded(void *ud, struct hub_socket *s)
+{
+    (void)ud;
+    if (!watched(s))
+        return;
+    const char *sid;
+    const char *transport = hub_socket_transport(s, &sid);
+    const char *nsp = hub_nsp_name(hub_socket_nsp(s));
+    struct jbuf *jb = out();
+    jb_lit(jb, "{\"id\":");
+    jb_str(jb, hub_socket_id(s), strlen(hub_socket_id(s)));
+    jb_lit(jb, ",\"nsp\":");
+    jb_str(jb, nsp, strlen(nsp));
+    jb_lit(jb, ",\"transport\":");
+    jb_str(jb, transport, strlen(transport));
+    jb_lit(jb, "}");
+    tell_admins("socket_updated", jb);
+}
+
 static const struct hub_observer observer = {
     on_connected, on_disconnected, on_joined, on_left, on_received, on_sent,
+    on_upgraded,
 };
 
 /* ========================================================================

@@ -476,6 +476,8 @@ static void finish_upgrade(struct eio_session *s)
     while (eio_payload_next(q, s->queue.len, &pos, &pkt, &why) == 1)
         session_send(s, pkt.type, pkt.binary, pkt.data, pkt.len);
     buf_free(&s->queue);
+    if (s->hub)
+        hub_session_upgraded(s->hub);
 }
 
 /* One packet from the client, on whatever transport ("Protocol").

@@ -808,6 +808,21 @@ void hub_session_gone(struct hub_session *ss, const char *reason)
     hub_exit(h);
 }
 
+/* The transport moved the session to another transport (an upgrade):
+ * whoever watches hears it for each socket. */
+void hub_session_upgraded(struct hub_session *ss)
+{
+    struct hub *h = ss->hub;
+    if (!h->obs || !h->obs->upgraded || ss->closed)
+        return;
+    hub_enter(h);
+    for (struct hub_socket *s = ss->sockets; s; s = s->next) {
+        if (s->state == SOCK_OPEN)
+            h->obs->upgraded(h->obs_ud, s);
+    }
+    hub_exit(h);
+}
+
 static void free_session(struct hub_session *ss)
 {
     drop_pending_bin(ss);

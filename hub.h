@@ -96,6 +96,7 @@ struct hub_observer {
     void (*received)(void *ud, struct hub_socket *s, const struct hub_event *ev);
     void (*sent)(void *ud, struct hub_socket *s, const char *event,
                  const struct hub_args *a);
+    void (*upgraded)(void *ud, struct hub_socket *s); /* new transport */
 };
 
 struct hub_options {
@@ -316,6 +317,7 @@ int hub_session_handshake(struct hub_session *ss, const struct hub_handshake *hs
 void hub_session_message(struct hub_session *ss, bool binary,
                          const uint8_t *p, size_t n, int64_t now);
 void hub_session_gone(struct hub_session *ss, const char *reason);
+void hub_session_upgraded(struct hub_session *ss);
 void hub_tick(struct hub *h, int64_t now);
 int64_t hub_next_timer(const struct hub *h);
 int hub_random_id(char out[21]);

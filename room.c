@@ -322,9 +322,30 @@ static void walk(struct hub_nsp *nsp, const struct hub_select *sel,
     }
 }
 
+/* What a broadcast's walk hands each recipient: the packet, and for an
+ * observer (the Admin UI's event_sent) the event it carries. */
+struct delivery {
+    const struct outgoing *o;
+    const char *event;
+    const struct hub_args *a;
+};
+
+static void told(struct hub_socket *s, const struct delivery *d)
+{
+    struct hub *h = s->ss->hub;
+    if (h->obs && h->obs->sent)
+        h->obs->sent(h->obs_ud, s, d->event, d->a);
+}
+
 static void take_deliver(struct hub_socket *s, void *ud)
 {
-    hub_deliver(s->ss, ud);
+    struct delivery *d = ud;
+    hub_deliver(s->ss, d->o);
+}
+
+static void take_told(struct hub_socket *s, void *ud)
+{
+    told(s, ud);
 }
 
 /* A volatile packet goes only where the transport can take it now. */
@@ -336,7 +357,7 @@ static bool can_take(struct hub_session *ss)
 static void take_deliver_volatile(struct hub_socket *s, void *ud)
 {
     if (can_take(s->ss))
-        hub_deliver(s->ss, ud);
+        take_deliver(s, ud);
     else
         s->ss->hub->volatile_dropped++;
 }
@@ -348,8 +369,14 @@ static void broadcast(struct hub_nsp *nsp, const struct hub_select *sel,
     struct outgoing o;
     if (hub_build(h, &o, SIO_EVENT, nsp, -1, event, a) != 0)
         return;
+    struct delivery d = {&o, event, a};
     hub_enter(h);
-    walk(nsp, sel, is_volatile ? take_deliver_volatile : take_deliver, &o);
+    walk(nsp, sel, is_volatile ? take_deliver_volatile : take_deliver, &d);
+    /* The observer hears of each recipient after the walk: what it does
+     * (tell the Admin UI) is itself a broadcast, which would reuse the
+     * scratch buffer that holds this packet. */
+    if (h->obs && h->obs->sent)
+        hub_select_each(nsp, sel, take_told, &d);
     if (!sel->local && h->adapter)
         h->adapter->broadcast(h->adapter_ud, nsp, sel, event, a, is_volatile);
     hub_exit(h);
