@@ -395,6 +395,32 @@ test('admin commands: emit, join, leave, _disconnect, single and multi', async (
     10000, 'for an admin emit');
 });
 
+test('admin with --redis: a UI on one node hears every node', async (t) => {
+  const { startRedis } = require('./lib/redis');
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const up = new RegExp(`^wshub: redis \\S*:${redis.port} up\\b`);
+  const A = await adminServer(t, ['--redis', redis.url]);
+  const B = await adminServer(t, ['--redis', redis.url]);
+  await A.stderr.wait(up, 10000);
+  await B.stderr.wait(up, 10000);
+  const { a } = adminSocket(t, A.url);
+  await connected(a, 'admin on node A');
+  // Both nodes' server_stats reach the admin on A (by serverId).
+  const ids = new Set();
+  await withTimeout(new Promise((resolve) => {
+    a.on('server_stats', (st) => { ids.add(st.serverId); if (ids.size === 2) resolve(); });
+  }), 10000, 'server_stats from both nodes');
+  // A socket that connects to node B is announced to the admin on A.
+  const announced = new Promise((resolve) => a.on('socket_connected', (s) => resolve(s)));
+  const b = io(B.url, { forceNew: true, reconnection: false, transports: ['websocket'] });
+  t.after(() => b.disconnect());
+  await connected(b, 'client on node B');
+  const s = await withTimeout(announced, 10000, 'socket_connected for B\'s client');
+  assert.strictEqual(s.id, b.id);
+  assert.strictEqual(s.nsp, '/');
+});
+
 test('admin auth: a wrong or missing password gets connect_error "invalid credentials"', async (t) => {
   const server = await adminServer(t);
   for (const auth of [{ username: USER, password: 'wrong' }, { username: 'root', password: PASS },
