@@ -95,7 +95,7 @@ valgrind: wshub test/node_modules/.package-lock.json
 # build/fuzz/NAME-new, so the repository only changes when we decide.
 FUZZERS      := http ws json sio eio resp msgpack handshake
 FUZZ_SECONDS ?= 300
-FUZZ_CI      ?= 20
+FUZZ_CI      ?= 12
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 
 build/fuzz/%: test/fuzz/fuzz_%.c $(LIB) $(HDR)
