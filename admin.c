@@ -30,8 +30,8 @@
  * Everything goes out as broadcasts to /admin, so with --redis an admin
  * on any node sees every node (each sends its own server_stats).
  *
- * Simplifications, named: "aggregatedEvents" counts only socket
- * connections and disconnections (no byte or packet counts); clientId is
+ * Simplifications, named: "aggregatedEvents" counts socket connections
+ * and disconnections and events in and out, not bytes; clientId is
  * the Engine.IO id's first 12 characters, as the reference server shows.
  *
  * References: socketio/socket.io-admin-ui lib/typed-events.ts and
@@ -68,6 +68,7 @@ static struct {
     struct timer stats;           /* the next server_stats */
     int64_t started;              /* hub time at start, for uptime */
     long long connects, disconnects; /* since the last server_stats */
+    long long packets_in, packets_out; /* events, since then too */
     char server_id[300];          /* hostname#pid */
     char hostname[256];
     struct jbuf out;              /* messages are built here */
@@ -234,6 +235,7 @@ static void traffic(struct hub_socket *s, const char *event,
 static void on_received(void *ud, struct hub_socket *s, const struct hub_event *ev)
 {
     (void)ud;
+    adm.packets_in++;
     traffic(s, ev->name, &ev->args, "event_received");
 }
 
@@ -241,6 +243,7 @@ static void on_sent(void *ud, struct hub_socket *s, const char *event,
                     const struct hub_args *a)
 {
     (void)ud;
+    adm.packets_out++;
     traffic(s, event, a, "event_sent");
 }
 
@@ -302,8 +305,9 @@ static void stats_fire(struct timer *t, int64_t now)
     bool first = true;
     const struct { const char *type; long long n; } kinds[] = {
         {"rawConnection", adm.connects}, {"rawDisconnection", adm.disconnects},
+        {"packetsIn", adm.packets_in}, {"packetsOut", adm.packets_out},
     };
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         if (kinds[i].n == 0)
             continue;
         if (!first)
@@ -317,7 +321,7 @@ static void stats_fire(struct timer *t, int64_t now)
         jb_int(jb, kinds[i].n);
         jb_lit(jb, "}");
     }
-    adm.connects = adm.disconnects = 0;
+    adm.connects = adm.disconnects = adm.packets_in = adm.packets_out = 0;
     jb_lit(jb, "],\"namespaces\":[");
     for (struct hub_nsp *n = hub_first_nsp(adm.hub); n; n = hub_next_nsp(n)) {
         if (n != hub_first_nsp(adm.hub))

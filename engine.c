@@ -73,6 +73,8 @@ struct eio_session {
     bool probed;               /* "3probe" sent; "5" awaited on c->probe */
     bool echo;                 /* plain Engine.IO: messages come back */
     bool flushing;             /* on eng.flush: a held GET has an answer */
+    bool end_on_get;           /* the server closes it: the next GET takes
+                                * what is queued and the close packet */
     char end_packet;           /* closed: the held GET's last packet, '1'
                                 * (we closed) or '6' (the client did) */
     struct hub_session *hub;   /* the hub's side, unless echo */
@@ -603,6 +605,10 @@ static void poll_get(struct conn *c, struct eio_session *s, const char *cors)
     c->eio = s;
     c->role = ROLE_POLL_GET;
     c->deadline = 0; /* the heartbeat bounds how long it is held */
+    if (s->end_on_get) {
+        session_end(s, "forced server close", '1', WS_CLOSE_NORMAL, "closed by the server");
+        return;
+    }
     if (s->queue.len > 0 || s->probed)
         want_flush(s);
 }
@@ -958,6 +964,16 @@ static void hub_close(void *peer, enum hub_close why, const char *text)
     const char *reason = why == HUB_CLOSE_TIMEOUT  ? "connect timeout"
                          : why == HUB_CLOSE_SERVER ? "forced server close"
                                                    : "parse error";
+    struct eio_session *s = peer;
+    if (why == HUB_CLOSE_SERVER && s->transport == T_POLLING && !s->get &&
+        s->queue.len > 0) {
+        /* What the hub said last (its DISCONNECTs) is queued, and no GET
+         * is held to carry it: the client's next GET, due at once, takes
+         * it with the close packet, as the reference server does. The
+         * heartbeat still bounds the wait. */
+        s->end_on_get = true;
+        return;
+    }
     session_end(peer, reason, '1', code, text);
 }
 
