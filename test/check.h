@@ -70,15 +70,23 @@ static inline void check_row(const char *row)
         }                                                                  \
     } while (0)
 
-/* A copy of p[0..n) in a heap block of exactly n bytes, so that under
- * ASan a parser that reads one byte too far is caught at once. */
-static inline unsigned char *exact_copy(const void *p, size_t n)
+/* A heap block of exactly n bytes (one, for n == 0), contents unset, for
+ * output that must not run past its size: under ASan a writer or reader
+ * that goes one byte too far is caught at once. */
+static inline void *exact_alloc(size_t n)
 {
-    unsigned char *q = malloc(n ? n : 1);
-    if (!q) {
+    void *p = malloc(n ? n : 1);
+    if (!p) {
         perror("malloc");
         exit(2);
     }
+    return p;
+}
+
+/* A copy of p[0..n) in a block from exact_alloc. */
+static inline unsigned char *exact_copy(const void *p, size_t n)
+{
+    unsigned char *q = exact_alloc(n);
     if (n)
         memcpy(q, p, n);
     return q;

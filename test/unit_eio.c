@@ -111,18 +111,6 @@ static size_t encode_payload(const struct want *w, int n, char *out)
     return o;
 }
 
-/* A heap block of exactly n bytes, contents unset, for output that must
- * not run past its size. */
-static void *exact_alloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        perror("malloc");
-        exit(2);
-    }
-    return p;
-}
-
 /* A small deterministic generator, so a failure can be replayed. */
 static uint32_t rng_state = 12345;
 static uint32_t rng(void)
