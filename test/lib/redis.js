@@ -13,42 +13,9 @@
 
 const { spawn } = require('node:child_process');
 const net = require('node:net');
-const { withTimeout } = require('./wshub');
+const { Lines, withTimeout } = require('./wshub');
 
 const REDIS_BIN = process.env.REDIS_SERVER || '/usr/bin/redis-server';
-
-// Collects a stream's lines (the same idea as wshub.js's Lines, kept
-// here so this file does not reach into that one's internals).
-class Lines {
-  constructor(stream) {
-    this.lines = [];
-    this.waiters = [];
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      partial += chunk;
-      let nl;
-      while ((nl = partial.indexOf('\n')) >= 0) {
-        const line = partial.slice(0, nl);
-        partial = partial.slice(nl + 1);
-        this.lines.push(line);
-        this.waiters = this.waiters.filter((w) => !w(line));
-      }
-    });
-  }
-
-  wait(re) {
-    const seen = this.lines.find((l) => re.test(l));
-    if (seen !== undefined) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      this.waiters.push((line) => {
-        if (!re.test(line)) return false;
-        resolve(line);
-        return true;
-      });
-    });
-  }
-}
 
 // A port nobody is listening on right now: bind port 0, read it, close.
 function freePort() {
@@ -73,7 +40,7 @@ async function spawnRedis(port, ms, extra = []) {
   const spawnFailed = new Promise((_, reject) => proc.once('error', reject));
   try {
     await withTimeout(Promise.race([
-      out.wait(/Ready to accept connections/),
+      out.wait(/Ready to accept connections/, ms),
       spawnFailed,
       exited.then((e) => {
         throw new Error(`redis-server on ${port} exited early: ${JSON.stringify(e)}\n${out.lines.concat(err.lines).slice(-10).join('\n')}`);

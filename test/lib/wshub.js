@@ -270,7 +270,7 @@ async function rawWebSocket(port) {
 }
 
 module.exports = {
-  startServer, RawClient, rawWebSocket, frame, closePayload, upgradeRequest,
+  startServer, Lines, RawClient, rawWebSocket, frame, closePayload, upgradeRequest,
   parseServerFrame, withTimeout, GOOD_KEY, REPO,
   OP: { CONT: 0, TEXT: 1, BINARY: 2, CLOSE: 8, PING: 9, PONG: 10 },
 };
