@@ -455,19 +455,55 @@ static bool jb_fetched_user(struct jbuf *jb, const char *sock, size_t n, bool fi
     return true;
 }
 
-/* A join whose ack waits for the cluster's member list. */
-struct pending_join {
+/* An ack that waits for the cluster's sockets (join: a room's members;
+ * rooms: everyone). */
+struct pending {
     struct chat *chat;
-    char room[CHAT_MAX_ROOM + 1];
-    struct hub_reply *reply;
+    char room[CHAT_MAX_ROOM + 1]; /* the room asked about; "" for all */
+    struct hub_reply *reply;      /* ev's ack, answered later */
 };
+
+/* Ask every node for the sockets in room (NULL: in all rooms); answer is
+ * called with them, and ev's ack waits for it (none: the question is not
+ * asked). Returns 0, or -1 if out of memory before anything was kept. */
+static int ask_cluster(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                       const char *room, hub_answer_cb *answer)
+{
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->chat = c;
+    snprintf(p->room, sizeof p->room, "%s", room ? room : "");
+    p->reply = hub_ack_later(s, ev);
+    const char *rooms[1] = {p->room};
+    struct hub_select sel = {room ? rooms : NULL, room ? 1 : 0, NULL, 0, false};
+    if (!p->reply || hub_fetch_sockets(c->nsp, &sel, answer, p) != 0) {
+        if (p->reply)
+            hub_reply_drop(p->reply);
+        free(p);
+    }
+    return 0;
+}
+
+/* Answer p's ack with the JSON built in jb (dropped if it was not built
+ * whole), and free p. */
+static void answer_later(struct pending *p, struct jbuf *jb)
+{
+    if (jb->oom) {
+        hub_reply_drop(p->reply);
+    } else {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_reply_send(p->reply, &a);
+    }
+    free(p);
+}
 
 /* The members are in (json: the fetched sockets): answer the join with
  * {room, members:[{userId,name}], history:[...]}. The room and its
  * history are looked up again: either may have gone meanwhile. */
 static void join_answer(const char *json, size_t len, void *ud)
 {
-    struct pending_join *pj = ud;
+    struct pending *pj = ud;
     struct chat *c = pj->chat;
     struct chat_room *r = room_find(c, pj->room);
     struct jbuf *jb = out(c);
@@ -488,13 +524,7 @@ static void join_answer(const char *json, size_t len, void *ud)
         jb_lit(jb, r->history[(r->head + i) % CHAT_HISTORY]);
     }
     jb_lit(jb, "]}");
-    if (jb->oom) {
-        hub_reply_drop(pj->reply);
-    } else {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_reply_send(pj->reply, &a);
-    }
-    free(pj);
+    answer_later(pj, jb);
 }
 
 /* join room: ack {room, members:[{userId,name}], history:[...]} */
@@ -527,21 +557,8 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
         presence(c, room, s, "join", NULL);
     }
     /* The members are the whole cluster's: the answer waits for them. */
-    struct pending_join *pj = calloc(1, sizeof *pj);
-    if (!pj) {
+    if (ask_cluster(c, s, ev, room, join_answer) != 0)
         fail(c, s, ev, "out of memory");
-        return;
-    }
-    pj->chat = c;
-    snprintf(pj->room, sizeof pj->room, "%s", room);
-    pj->reply = hub_ack_later(s, ev);
-    const char *rooms[1] = {pj->room};
-    struct hub_select sel = {rooms, 1, NULL, 0, false};
-    if (!pj->reply || hub_fetch_sockets(c->nsp, &sel, join_answer, pj) != 0) {
-        if (pj->reply)
-            hub_reply_drop(pj->reply);
-        free(pj);
-    }
 }
 
 /* leave room: tell the room, then go. */
@@ -640,7 +657,7 @@ static void count_room(struct room_count *v, size_t *n, const char *room, size_t
  * them even when empty), then the rooms only other nodes have. */
 static void rooms_answer(const char *json, size_t len, void *ud)
 {
-    struct pending_join *pj = ud; /* only chat and reply are used */
+    struct pending *pj = ud;
     struct chat *c = pj->chat;
     static struct room_count v[CHAT_MAX_ROOMS * 2];
     size_t n = 0, pos = 0, slen;
@@ -672,31 +689,14 @@ static void rooms_answer(const char *json, size_t len, void *ud)
         jb_lit(jb, "}");
     }
     jb_lit(jb, "]");
-    if (jb->oom) {
-        hub_reply_drop(pj->reply);
-    } else {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_reply_send(pj->reply, &a);
-    }
-    free(pj);
+    answer_later(pj, jb);
 }
 
 /* rooms: ack [{room, members}] for every room of the chat, counted over
  * the whole cluster. */
 static void on_rooms(struct hub_socket *s, struct hub_event *ev, void *ud)
 {
-    struct chat *c = ud;
-    struct pending_join *pj = calloc(1, sizeof *pj);
-    if (!pj)
-        return;
-    pj->chat = c;
-    pj->reply = hub_ack_later(s, ev);
-    struct hub_select everyone = {NULL, 0, NULL, 0, false};
-    if (!pj->reply || hub_fetch_sockets(c->nsp, &everyone, rooms_answer, pj) != 0) {
-        if (pj->reply)
-            hub_reply_drop(pj->reply);
-        free(pj);
-    }
+    ask_cluster(ud, s, ev, NULL, rooms_answer); /* out of memory: no answer */
 }
 
 /* What other nodes see of a socket: {"name":...}. */
