@@ -104,6 +104,22 @@ static struct jbuf *out(void)
     return &adm.out;
 }
 
+/* Append s as one more argument of the event being built in jb: a JSON
+ * string, after a comma unless it is the first. */
+static void arg(struct jbuf *jb, const char *s)
+{
+    if (jb->len > 0)
+        jb_lit(jb, ",");
+    jb_str(jb, s, strlen(s));
+}
+
+/* Append the time as the last argument, as the UI's events end. */
+static void arg_now(struct jbuf *jb)
+{
+    jb_lit(jb, ",");
+    jb_now(jb);
+}
+
 /* Send the arguments built in jb to every admin, on every node. */
 static void tell_admins(const char *event, struct jbuf *jb)
 {
@@ -157,8 +173,7 @@ static void on_connected(void *ud, struct hub_socket *s)
         return;
     struct jbuf *jb = out();
     jb_socket(jb, s);
-    jb_lit(jb, ",");
-    jb_now(jb);
+    arg_now(jb);
     tell_admins("socket_connected", jb);
 }
 
@@ -168,15 +183,11 @@ static void on_disconnected(void *ud, struct hub_socket *s, const char *reason)
     adm.disconnects++;
     if (!watched(s))
         return;
-    const char *nsp = hub_nsp_name(hub_socket_nsp(s));
     struct jbuf *jb = out();
-    jb_str(jb, nsp, strlen(nsp));
-    jb_lit(jb, ",");
-    jb_str(jb, hub_socket_id(s), strlen(hub_socket_id(s)));
-    jb_lit(jb, ",");
-    jb_str(jb, reason, strlen(reason));
-    jb_lit(jb, ",");
-    jb_now(jb);
+    arg(jb, hub_nsp_name(hub_socket_nsp(s)));
+    arg(jb, hub_socket_id(s));
+    arg(jb, reason);
+    arg_now(jb);
     tell_admins("socket_disconnected", jb);
 }
 
@@ -185,15 +196,11 @@ static void room_event(struct hub_socket *s, const char *room, const char *event
 {
     if (!watched(s))
         return;
-    const char *nsp = hub_nsp_name(hub_socket_nsp(s));
     struct jbuf *jb = out();
-    jb_str(jb, nsp, strlen(nsp));
-    jb_lit(jb, ",");
-    jb_str(jb, room, strlen(room));
-    jb_lit(jb, ",");
-    jb_str(jb, hub_socket_id(s), strlen(hub_socket_id(s)));
-    jb_lit(jb, ",");
-    jb_now(jb);
+    arg(jb, hub_nsp_name(hub_socket_nsp(s)));
+    arg(jb, room);
+    arg(jb, hub_socket_id(s));
+    arg_now(jb);
     tell_admins(event, jb);
 }
 
@@ -216,19 +223,17 @@ static void traffic(struct hub_socket *s, const char *event,
 {
     if (!watched(s))
         return;
-    const char *nsp = hub_nsp_name(hub_socket_nsp(s));
     struct jbuf *jb = out();
-    jb_str(jb, nsp, strlen(nsp));
-    jb_lit(jb, ",");
-    jb_str(jb, hub_socket_id(s), strlen(hub_socket_id(s)));
+    arg(jb, hub_nsp_name(hub_socket_nsp(s)));
+    arg(jb, hub_socket_id(s));
     jb_lit(jb, ",[");
     jb_str(jb, event, strlen(event));
     if (a && a->len) {
         jb_lit(jb, ",");
         jb_raw(jb, a->json, a->len);
     }
-    jb_lit(jb, "],");
-    jb_now(jb);
+    jb_lit(jb, "]");
+    arg_now(jb);
     tell_admins(what, jb);
 }
 
