@@ -395,49 +395,70 @@ long json_string(const char *p, size_t n, char *out, size_t cap,
 int json_get(const char *obj, size_t n, const char *key, const char **val,
              size_t *val_len)
 {
-    size_t i = (size_t)json_skip_ws(obj, n);
-    size_t want = strlen(key);
-    if (i >= n || obj[i] != '{')
-        return -1;
-    i++;
-    i += (size_t)json_skip_ws(obj + i, n - i);
-    if (i < n && obj[i] == '}')
-        return -1;
-    for (;;) {
-        if (i >= n || obj[i] != '"')
-            return -1;
-        char k[64];
-        size_t klen;
-        long kl = json_string(obj + i, n - i, k, sizeof k, &klen);
-        bool match = kl > 0 && klen == want && memcmp(k, key, want) == 0;
-        if (kl < 0) { /* too long to be ours, or bad: skip it if it scans */
-            kl = scan_string(obj + i, n - i);
-            if (kl < 0)
-                return -1;
+    size_t pos = 0, want = strlen(key), klen, vlen;
+    const char *k, *v;
+    while (json_object_next(obj, n, &pos, &k, &klen, &v, &vlen) == 1) {
+        char name[64];
+        size_t nlen;
+        /* A key too long to be ours, or that does not unescape, is not. */
+        if (json_string(k, klen, name, sizeof name, &nlen) > 0 && nlen == want &&
+            memcmp(name, key, want) == 0) {
+            *val = v;
+            *val_len = vlen;
+            return 0;
         }
-        i += (size_t)kl;
-        i += (size_t)json_skip_ws(obj + i, n - i);
-        if (i >= n || obj[i] != ':')
+    }
+    return -1;
+}
+
+/* Step through the members of the object at obj, as json_array_next does
+ * an array's elements. *pos starts at 0; each call that returns 1 sets
+ * *key to the member's name as written (the JSON string, quotes and
+ * escapes included) and *val to its value. Returns 0 after the last
+ * member, -1 if the text is not a well-formed object. */
+int json_object_next(const char *obj, size_t n, size_t *pos, const char **key,
+                     size_t *key_len, const char **val, size_t *val_len)
+{
+    size_t i = *pos;
+    if (i == 0) {
+        i = (size_t)json_skip_ws(obj, n);
+        if (i >= n || obj[i] != '{')
             return -1;
         i++;
         i += (size_t)json_skip_ws(obj + i, n - i);
-        long vl = json_scan(obj + i, n - i, -1);
-        if (vl < 0)
-            return -1;
-        if (match) {
-            *val = obj + i;
-            *val_len = (size_t)vl;
+        if (i < n && obj[i] == '}') {
+            *pos = i + 1;
             return 0;
         }
-        i += (size_t)vl;
+    } else {
         i += (size_t)json_skip_ws(obj + i, n - i);
-        if (i < n && obj[i] == ',') {
-            i++;
-            i += (size_t)json_skip_ws(obj + i, n - i);
-            continue;
-        }
-        return -1;
+        if (i < n && obj[i] == '}')
+            return 0;
+        if (i >= n || obj[i] != ',')
+            return -1;
+        i++;
+        i += (size_t)json_skip_ws(obj + i, n - i);
     }
+    if (i >= n || obj[i] != '"')
+        return -1;
+    long kl = scan_string(obj + i, n - i);
+    if (kl < 0)
+        return -1;
+    *key = obj + i;
+    *key_len = (size_t)kl;
+    i += (size_t)kl;
+    i += (size_t)json_skip_ws(obj + i, n - i);
+    if (i >= n || obj[i] != ':')
+        return -1;
+    i++;
+    i += (size_t)json_skip_ws(obj + i, n - i);
+    long vl = json_scan(obj + i, n - i, -1);
+    if (vl < 0)
+        return -1;
+    *val = obj + i;
+    *val_len = (size_t)vl;
+    *pos = i + (size_t)vl;
+    return 1;
 }
 
 /* Step through the array at arr. *pos starts at 0; each call that returns

@@ -32,6 +32,8 @@ int json_get(const char *obj, size_t n, const char *key, const char **val,
              size_t *val_len);
 int json_array_next(const char *arr, size_t n, size_t *pos, const char **val,
                     size_t *val_len);
+int json_object_next(const char *obj, size_t n, size_t *pos, const char **key,
+                     size_t *key_len, const char **val, size_t *val_len);
 int json_int(const char *p, size_t n, int64_t max, int64_t *out);
 
 /* A growing output buffer for building JSON text. */

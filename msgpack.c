@@ -712,44 +712,6 @@ static void put_json_number(struct jbuf *out, const char *s, size_t n)
         free(text);
 }
 
-/* Step through the members of the object at obj, which json_scan has
- * checked, as json_array_next steps through an array: *pos starts at 0,
- * and each call that returns 1 points *key at the next key's token and
- * *val at its value. Returns 0 after the last member, -1 on malformed
- * text (which a checked text never is). */
-static int object_next(const char *obj, size_t n, size_t *pos,
-                       const char **key, size_t *key_len, const char **val,
-                       size_t *val_len)
-{
-    size_t i = *pos;
-    if (i == 0)
-        i = (size_t)json_skip_ws(obj, n) + 1; /* past the '{' */
-    i += (size_t)json_skip_ws(obj + i, n - i);
-    if (i >= n || obj[i] == '}')
-        return 0;
-    if (*pos != 0)
-        i++; /* the ',' after the previous member */
-    i += (size_t)json_skip_ws(obj + i, n - i);
-    long kl = json_scan(obj + i, n - i, -1);
-    if (kl < 0)
-        return -1;
-    *key = obj + i;
-    *key_len = (size_t)kl;
-    i += (size_t)kl;
-    i += (size_t)json_skip_ws(obj + i, n - i);
-    if (i >= n || obj[i] != ':')
-        return -1;
-    i++;
-    i += (size_t)json_skip_ws(obj + i, n - i);
-    long vl = json_scan(obj + i, n - i, -1);
-    if (vl < 0)
-        return -1;
-    *val = obj + i;
-    *val_len = (size_t)vl;
-    *pos = i + (size_t)vl;
-    return 1;
-}
-
 /* Write the JSON value v[0..n) (white space trimmed, checked by
  * json_scan): a scalar whole, a placeholder as the bin it names, an array
  * or object as its header and then its members. This one recurses, which
@@ -781,10 +743,10 @@ static int put_json_value(const char *v, size_t n, const struct hub_blob *bins,
             mp_put_bin(out, bins[num].data, bins[num].len);
             return 0;
         }
-        while (object_next(v, n, &pos, &key, &kl, &val, &vl) == 1)
+        while (json_object_next(v, n, &pos, &key, &kl, &val, &vl) == 1)
             count++;
         mp_put_map(out, count);
-        for (pos = 0; object_next(v, n, &pos, &key, &kl, &val, &vl) == 1;) {
+        for (pos = 0; json_object_next(v, n, &pos, &key, &kl, &val, &vl) == 1;) {
             put_json_string(out, key, kl);
             if (put_json_value(val, vl, bins, nbins, out, why) < 0)
                 return MP_ERROR;

@@ -155,6 +155,37 @@ TEST(finds_keys_and_walks_arrays)
     CHECK_EQ_INT(json_array_next("[]", 2, &pos, &v, &vlen), 0);
 }
 
+TEST(walks_the_members_of_an_object)
+{
+    const char *obj = " { \"a\\u0062\" : 1 , \"c\":[2,{\"d\":3}] } ";
+    const char *k, *v;
+    size_t klen, vlen, pos = 0;
+    CHECK_EQ_INT(json_object_next(obj, strlen(obj), &pos, &k, &klen, &v, &vlen), 1);
+    CHECK(klen == 9 && memcmp(k, "\"a\\u0062\"", 9) == 0); /* the name as written */
+    CHECK(vlen == 1 && v[0] == '1');
+    CHECK_EQ_INT(json_object_next(obj, strlen(obj), &pos, &k, &klen, &v, &vlen), 1);
+    CHECK(vlen == 11 && memcmp(v, "[2,{\"d\":3}]", 11) == 0);
+    CHECK_EQ_INT(json_object_next(obj, strlen(obj), &pos, &k, &klen, &v, &vlen), 0);
+    pos = 0;
+    CHECK_EQ_INT(json_object_next("{}", 2, &pos, &k, &klen, &v, &vlen), 0);
+    /* What is not an object's member list: */
+    static const char *const bad[] = {
+        "[1]", "{1:2}", "{\"a\" 1}", "{\"a\":1 \"b\":2}", "{\"a\":}", "{\"a\":1,}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int r;
+        pos = 0;
+        while ((r = json_object_next(bad[i], strlen(bad[i]), &pos, &k, &klen, &v, &vlen)) == 1)
+            ;
+        check_row(bad[i]);
+        CHECK_EQ_INT(r, -1);
+    }
+    check_row(NULL);
+    /* json_get walks the same way: an unescaped key matches. */
+    CHECK_EQ_INT(json_get(obj, strlen(obj), "ab", &v, &vlen), 0);
+    CHECK(vlen == 1 && v[0] == '1');
+}
+
 TEST(integers_at_their_bounds)
 {
     int64_t v;
@@ -207,6 +238,7 @@ int main(void)
     RUN(placeholders_must_name_a_real_attachment);
     RUN(unescapes_strings);
     RUN(finds_keys_and_walks_arrays);
+    RUN(walks_the_members_of_an_object);
     RUN(integers_at_their_bounds);
     RUN(builder_escapes_every_string);
     return check_summary("unit_json");
