@@ -2,31 +2,35 @@
  * SPDX-License-Identifier: MIT
  *
  * The transports (engine.c, over WebSocket or HTTP long-polling) turn
- * bytes into Engine.IO messages; this file turns messages into events. Handlers register by name (hub_on), anyone
- * fires events (hub_fire, or a client's emit), an event may have many
- * listeners, and whoever fires one can get a direct answer (an ack).
+ * bytes into Engine.IO messages; this file turns messages into events.
+ * Handlers register by name (hub_on), anyone fires events (hub_fire, or
+ * a client's emit), an event may have many listeners, and whoever fires
+ * one can get a direct answer (an ack), now or later (hub_ack_later).
  *
- * It owns the protocol above Engine.IO:
- *   - Socket.IO v5: namespaces, CONNECT/DISCONNECT, events, acks in both
- *     directions, binary attachments that follow as their own messages
- *     ("Exchange protocol"), and the connect timeout;
- *   - rooms: named groups of sockets within a namespace.
- * Engine.IO itself -- the open packet, the heartbeat, the close packet,
- * polling and the upgrade -- is engine.c's: the hub never learns which
- * transport a session is on, or when it changes.
+ * It owns the protocol above Engine.IO: Socket.IO v5's namespaces,
+ * CONNECT/DISCONNECT, events, acks in both directions, binary
+ * attachments that follow as their own messages ("Exchange protocol"),
+ * and the connect timeout. The rest of the hub is in two more files,
+ * sharing hub_private.h: room.c (rooms, selections, broadcasts, the
+ * cluster's side) and middleware.c (what applications hook into this
+ * flow). Engine.IO itself -- the open packet, the heartbeat, the close
+ * packet, polling and the upgrade -- is engine.c's: the hub only hears
+ * that a session changed transport (hub_session_upgraded).
  *
  * It never touches a socket. It writes through struct hub_transport and is
  * told the time, so test/unit_hub.c drives it with fake peers and a fake
- * clock. Its deadlines (connect timeouts, ack timeouts) are timers in a
- * heap of its own (timer.c): the loop asks hub_next_timer() how long it
- * may sleep and calls hub_tick() then, which runs only what is due. A broadcast is encoded once, and the same bytes are handed to
- * every recipient.
+ * clock. Its deadlines (connect timeouts, ack timeouts, applications'
+ * timers) are timers in a heap of its own (timer.c): the loop asks
+ * hub_next_timer() how long it may sleep and calls hub_tick() then, which
+ * runs only what is due. A broadcast is encoded once, and the same bytes
+ * are handed to every recipient.
  *
- * Deliberately left out: connection state recovery, and adapters for more
- * than one process.
+ * Deliberately left out: connection state recovery (socket.io's classic
+ * Redis adapter does not offer it either).
  *
  * References: socket.io-protocol v5 ("Exchange protocol", "Packet
- * encoding"); engine.io-protocol v4 ("Message").
+ * encoding", "Connection to a namespace"); engine.io-protocol v4
+ * ("Message").
  */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "hub.h"

@@ -16,6 +16,12 @@
  *     io.of("/").adapter.allRooms()       hub_all_rooms(nsp, cb, ud)
  *     io.serverSideEmit("x", ...)         hub_server_emit(nsp, "x", &args)
  *     io.on("x", (...args, cb) => ...)    hub_on_server(nsp, "x", fn, ud)
+ *     io.use((socket, next) => ...)       hub_use(nsp, fn, ud)
+ *     socket.use(([ev], next) => ...)     hub_use_packet(nsp, fn, ud)
+ *     socket.onAny(fn)                    hub_on_any(nsp, fn, ud)
+ *     io.timeout(ms).emit(..., cb)        hub_broadcast_ack(nsp, &sel, ...)
+ *     io.volatile.emit(...)               hub_broadcast_volatile(nsp, &sel, ...)
+ *     io.of(/^\/team-\d+$/)               hub_on_new_nsp(h, factory, ud)
  *
  * With more than one node (cluster.c, over Redis), an adapter sits
  * beside the hub (struct hub_adapter): every broadcast and room
