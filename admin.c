@@ -226,13 +226,8 @@ static void traffic(struct hub_socket *s, const char *event,
     struct jbuf *jb = out();
     arg(jb, hub_nsp_name(hub_socket_nsp(s)));
     arg(jb, hub_socket_id(s));
-    jb_lit(jb, ",[");
-    jb_str(jb, event, strlen(event));
-    if (a && a->len) {
-        jb_lit(jb, ",");
-        jb_raw(jb, a->json, a->len);
-    }
-    jb_lit(jb, "]");
+    jb_lit(jb, ",");
+    jb_event(jb, event, a ? a->json : "", a ? a->len : 0);
     arg_now(jb);
     tell_admins(what, jb);
 }

@@ -195,9 +195,9 @@ static void on_sockets_op(void *ud, struct hub_nsp *nsp, const struct hub_select
     jb_str(jb, cl.uid, strlen(cl.uid));
     jb_lit(jb, op == HUB_OP_JOIN ? ",\"type\":2" : op == HUB_OP_LEAVE ? ",\"type\":3" : ",\"type\":4");
     jb_lit(jb, ",\"opts\":{\"rooms\":");
-    cm_rooms(jb, sel->rooms, sel->nrooms);
+    jb_strings(jb, sel->rooms, sel->nrooms);
     jb_lit(jb, ",\"except\":");
-    cm_rooms(jb, sel->except, sel->nexcept);
+    jb_strings(jb, sel->except, sel->nexcept);
     jb_lit(jb, "}");
     if (op == HUB_OP_DISCONNECT) {
         jb_lit(jb, close ? ",\"close\":true}" : ",\"close\":false}");
@@ -217,13 +217,7 @@ static void on_server_emit(void *ud, struct hub_nsp *nsp, const char *event,
     if (!cl.up)
         return;
     struct jbuf data = {0}, *jb = &cl.scratch;
-    jb_lit(&data, "[");
-    jb_str(&data, event, strlen(event));
-    if (a->len) {
-        jb_lit(&data, ",");
-        jb_raw(&data, a->json, a->len);
-    }
-    jb_lit(&data, "]");
+    jb_event(&data, event, a->json, a->len);
     jb_reset(jb);
     const char *why;
     if (a->nbins == 0) {
@@ -322,21 +316,50 @@ static void on_numsub(struct redis *r, const struct resp_reply *rep, void *ud)
     jb_free(&q->text);
 }
 
+/* A question for the other nodes, with a fresh requestId; its text is
+ * built by the caller, then request_send() asks. NULL if out of memory. */
+static struct request *request_new(struct hub_nsp *nsp)
+{
+    struct request *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    random_uid(q->id);
+    q->nsp = nsp;
+    q->expected = -1;
+    return q;
+}
+
+/* Count the nodes (PUBSUB NUMSUB; on_numsub then publishes q->text) and
+ * wait for their answers at most timeout_ms. If the text could not be
+ * built (!ok) or Redis cannot be asked, q is freed and -1 returned. */
+static int request_send(struct request *q, bool ok, int timeout_ms)
+{
+    char ch[CLUSTER_MAX_CHANNEL];
+    size_t n = channel(ch, "%s-request#%s#", cl.key, hub_nsp_name(q->nsp));
+    const char *argv[3] = {"PUBSUB", "NUMSUB", ch};
+    size_t lens[3] = {6, 6, n};
+    if (!ok || q->text.oom || n == 0 || redis_command(cl.pub, 3, argv, lens, on_numsub, q) != 0) {
+        jb_free(&q->text);
+        free(q);
+        return -1;
+    }
+    q->timer.fire = request_fire;
+    loop_timer_set(&q->timer, now_ms() + timeout_ms);
+    q->next = cl.requests;
+    cl.requests = q;
+    return 0;
+}
+
 /* hub_adapter.ask: type 5 (fetch) or 1 (all rooms) to every other node. */
 static int on_ask(void *ud, struct hub_nsp *nsp, enum hub_ask what,
                   const struct hub_select *sel, struct hub_gather *g)
 {
     (void)ud;
-    if (!cl.up)
-        return -1;
-    struct request *q = calloc(1, sizeof *q);
+    struct request *q = cl.up ? request_new(nsp) : NULL;
     if (!q)
         return -1;
-    random_uid(q->id);
-    q->nsp = nsp;
     q->what = what;
     q->g = g;
-    q->expected = -1;
     struct jbuf *jb = &q->text;
     jb_lit(jb, "{\"uid\":");
     jb_str(jb, cl.uid, strlen(cl.uid));
@@ -344,27 +367,14 @@ static int on_ask(void *ud, struct hub_nsp *nsp, enum hub_ask what,
     jb_str(jb, q->id, strlen(q->id));
     if (what == HUB_ASK_SOCKETS) {
         jb_lit(jb, ",\"type\":5,\"opts\":{\"rooms\":");
-        cm_rooms(jb, sel->rooms, sel->nrooms);
+        jb_strings(jb, sel->rooms, sel->nrooms);
         jb_lit(jb, ",\"except\":");
-        cm_rooms(jb, sel->except, sel->nexcept);
+        jb_strings(jb, sel->except, sel->nexcept);
         jb_lit(jb, "}}");
     } else {
         jb_lit(jb, ",\"type\":1}");
     }
-    char ch[CLUSTER_MAX_CHANNEL];
-    size_t n = channel(ch, "%s-request#%s#", cl.key, hub_nsp_name(nsp));
-    const char *argv[3] = {"PUBSUB", "NUMSUB", ch};
-    size_t lens[3] = {6, 6, n};
-    if (jb->oom || n == 0 || redis_command(cl.pub, 3, argv, lens, on_numsub, q) != 0) {
-        jb_free(jb);
-        free(q);
-        return -1;
-    }
-    q->timer.fire = request_fire;
-    loop_timer_set(&q->timer, now_ms() + cl.requests_timeout);
-    q->next = cl.requests;
-    cl.requests = q;
-    return 0;
+    return request_send(q, true, cl.requests_timeout);
 }
 
 /* hub_adapter.broadcast_ack: type 7 (msgpack, §6) to every other node;
@@ -374,23 +384,12 @@ static int on_broadcast_ack(void *ud, struct hub_nsp *nsp, const struct hub_sele
                             int timeout_ms, struct hub_acks *k)
 {
     (void)ud;
-    if (!cl.up)
-        return -1;
-    struct request *q = calloc(1, sizeof *q);
+    struct request *q = cl.up ? request_new(nsp) : NULL;
     if (!q)
         return -1;
-    random_uid(q->id);
-    q->nsp = nsp;
     q->acks = k;
-    q->expected = -1;
     struct jbuf data = {0}, *jb = &q->text;
-    jb_lit(&data, "[");
-    jb_str(&data, event, strlen(event));
-    if (a->len) {
-        jb_lit(&data, ",");
-        jb_raw(&data, a->json, a->len);
-    }
-    jb_lit(&data, "]");
+    jb_event(&data, event, a->json, a->len);
     mp_put_map(jb, 5);
     mp_put_str(jb, "uid", 3);
     mp_put_str(jb, cl.uid, strlen(cl.uid));
@@ -422,20 +421,7 @@ static int on_broadcast_ack(void *ud, struct hub_nsp *nsp, const struct hub_sele
     mp_put_str(jb, "timeout", 7);
     mp_put_int(jb, timeout_ms);
     jb_free(&data);
-    char ch[CLUSTER_MAX_CHANNEL];
-    size_t n = channel(ch, "%s-request#%s#", cl.key, hub_nsp_name(nsp));
-    const char *argv[3] = {"PUBSUB", "NUMSUB", ch};
-    size_t lens[3] = {6, 6, n};
-    if (bad || jb->oom || n == 0 || redis_command(cl.pub, 3, argv, lens, on_numsub, q) != 0) {
-        jb_free(jb);
-        free(q);
-        return -1;
-    }
-    q->timer.fire = request_fire;
-    loop_timer_set(&q->timer, now_ms() + timeout_ms + 1);
-    q->next = cl.requests;
-    cl.requests = q;
-    return 0;
+    return request_send(q, !bad, timeout_ms + 1);
 }
 
 /* hub_adapter.nsp_created: a namespace made on demand gets its channels. */

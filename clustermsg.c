@@ -17,19 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Write a list of room names as a JSON array. */
-void cm_rooms(struct jbuf *jb, const char *const *v, size_t n)
-{
-    jb_lit(jb, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            jb_lit(jb, ",");
-        jb_str(jb, v[i], strlen(v[i]));
-    }
-    jb_lit(jb, "]");
-}
-
-
 void cm_names_free(struct cm_names *s)
 {
     for (size_t i = 0; i < s->n; i++)

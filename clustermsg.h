@@ -30,7 +30,6 @@ struct cm_names {
     char *mem[CM_MAX_ROOMS]; /* each malloc'd */
 };
 
-void cm_rooms(struct jbuf *jb, const char *const *v, size_t n);
 int cm_names_from_json(struct cm_names *s, const char *arr, size_t n);
 void cm_names_free(struct cm_names *s);
 int cm_split_event(const char *data, size_t len, char name[SIO_MAX_EVENT_NAME + 1],

@@ -99,15 +99,7 @@ int hub_build(struct hub *h, struct outgoing *o, int type,
         return -1;
     jb_reset(jb);
     sio_encode(jb, type, nsp->name, strlen(nsp->name), (int)nbins, ack_id);
-    jb_raw(jb, "[", 1);
-    if (event) {
-        jb_str(jb, event, strlen(event));
-        if (a && a->len > 0)
-            jb_raw(jb, ",", 1);
-    }
-    if (a)
-        jb_raw(jb, a->json, a->len);
-    jb_raw(jb, "]", 1);
+    jb_event(jb, event, a ? a->json : "", a ? a->len : 0);
     if (jb->oom) {
         jb_free(jb);
         return -1;

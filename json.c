@@ -626,3 +626,33 @@ void jb_free(struct jbuf *jb)
     free(jb->p);
     memset(jb, 0, sizeof *jb);
 }
+
+/* Append count names as a JSON array of strings: ["a","b"]. */
+void jb_strings(struct jbuf *jb, const char *const *names, size_t count)
+{
+    jb_lit(jb, "[");
+    for (size_t k = 0; k < count; k++) {
+        if (k > 0)
+            jb_lit(jb, ",");
+        jb_str(jb, names[k], strlen(names[k]));
+    }
+    jb_lit(jb, "]");
+}
+
+/* Append Socket.IO's data array for an event, ["event",arg,...]: event
+ * as a string (NULL: none, an ack's array), then args[0..len), a list of
+ * JSON values joined by commas as the hub holds them (left out when it
+ * is only white space). */
+void jb_event(struct jbuf *jb, const char *event, const char *args, size_t len)
+{
+    bool have = len > (size_t)json_skip_ws(args, len);
+    jb_lit(jb, "[");
+    if (event) {
+        jb_str(jb, event, strlen(event));
+        if (have)
+            jb_lit(jb, ",");
+    }
+    if (have)
+        jb_raw(jb, args, len);
+    jb_lit(jb, "]");
+}

@@ -48,6 +48,8 @@ void jb_raw(struct jbuf *jb, const char *s, size_t n);
 void jb_lit(struct jbuf *jb, const char *s);
 void jb_str(struct jbuf *jb, const char *s, size_t n);
 void jb_int(struct jbuf *jb, long long v);
+void jb_strings(struct jbuf *jb, const char *const *names, size_t count);
+void jb_event(struct jbuf *jb, const char *event, const char *args, size_t len);
 void jb_reset(struct jbuf *jb);
 void jb_free(struct jbuf *jb);
 

@@ -805,18 +805,6 @@ fail:
  * The adapter's broadcast message (notes §4)
  * ======================================================================== */
 
-/* Append the JSON list ["a","b",...] of count names. */
-static void json_names(struct jbuf *jb, const char *const *names, size_t count)
-{
-    jb_lit(jb, "[");
-    for (size_t k = 0; k < count; k++) {
-        if (k > 0)
-            jb_lit(jb, ",");
-        jb_str(jb, names[k], strlen(names[k]));
-    }
-    jb_lit(jb, "]");
-}
-
 /* Append m as the message a Node adapter publishes for it (notes §4, §9),
  * byte for byte. The message is written out as JSON text first, so its
  * shape reads as the notes print it, then turned into msgpack by
@@ -836,22 +824,16 @@ int mp_broadcast_encode(struct jbuf *out, const struct mp_publish *m,
     jb_str(&j, m->uid, strlen(m->uid));
     jb_lit(&j, ",{\"type\":2,\"data\":");
     size_t data = j.len;
-    jb_lit(&j, "[");
-    jb_str(&j, m->event, strlen(m->event));
-    if (m->args.len > (size_t)json_skip_ws(m->args.json, m->args.len)) {
-        jb_lit(&j, ",");
-        jb_raw(&j, m->args.json, m->args.len); /* the hub's list, as it is */
-    }
-    jb_lit(&j, "]");
+    jb_event(&j, m->event, m->args.json, m->args.len); /* the hub's list, as it is */
     /* The arguments must be a list of values that stays inside data:
      * 1]},{"rooms":["x" would otherwise rewrite the message around it. */
     bool data_ok = !j.oom && json_scan(j.p + data, j.len - data, -1) == (long)(j.len - data);
     jb_lit(&j, ",\"nsp\":");
     jb_str(&j, m->nsp, strlen(m->nsp));
     jb_lit(&j, "},{\"rooms\":");
-    json_names(&j, m->rooms, m->nrooms);
+    jb_strings(&j, m->rooms, m->nrooms);
     jb_lit(&j, ",\"except\":");
-    json_names(&j, m->except, m->nexcept);
+    jb_strings(&j, m->except, m->nexcept);
     jb_lit(&j, ",\"flags\":{");
     if (m->is_volatile)
         jb_lit(&j, m->no_compress ? "\"volatile\":true," : "\"volatile\":true");
