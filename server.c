@@ -84,13 +84,8 @@
 #define SPIN_MAX_FDS 256         /* ...but only while the hot set is small */
 #define COLD_AFTER_MS 200        /* no input for this long, nothing queued:
                                   * the connection moves to the cold part */
-#define COLD_PERIOD_US 8000      /* while the loop is busy, every cold
-                                  * connection is polled at least this often
-                                  * (measured: 2 ms cost the scaling row
-                                  * 2.4x, 8 ms 2.1x; its target is 2x) */
-#define COLD_SLICE_MIN 64        /* fewest cold entries worth a poll() call */
-#define COLD_SMALL 1024          /* a cold part this small is slept on whole
-                                  * (a scan of it costs ~45 us) */
+#define COLD_BATCH 256           /* cold connections taken from epoll per
+                                  * turn (the rest stay ready for the next) */
 #define IDLE_FREE_MS 1000        /* no input for this long: a connection's
                                   * empty buffers are given back (one that
                                   * only receives re-allocates once a
@@ -182,9 +177,6 @@ static struct {
     struct pollset ps;       /* [0] the listener, then one per conn */
     struct timers timers;    /* every deadline of conns and sessions */
     int64_t now;             /* ms: the time this loop turn started */
-    size_t cold_pos;         /* next cold entry to poll, from ps.nhot */
-    double cold_credit;      /* cold entries owed a poll (see run()) */
-    int64_t cold_last_us;    /* when that credit was last topped up */
     size_t freed;            /* buffer bytes freed since the last trim */
     struct conn *dead;       /* conns closed this turn, to be freed */
     struct conn *later;      /* conns to update at the end of the turn */
@@ -285,17 +277,17 @@ void conn_kill(struct conn *c, const char *why)
 /* ---- The poll set: hot and cold ------------------------------------------
  *
  * poll() costs time in proportion to the descriptors it is given, ready
- * or not: 10,000 idle sockets cost 1.7 ms a call here. So pollset.c keeps
- * the array in two parts: hot connections (input in the last
- * COLD_AFTER_MS, or output pending) at the front, cold ones behind.
- * Which part poll() sees depends on how busy the loop is (see run()):
- *   - when nothing hot needs us, we sleep in poll() on everything, so a
- *     message from any connection, hot or cold, wakes us at once;
- *   - while hot connections keep us busy, every turn also polls a slice
- *     of the cold part, paced so that each cold connection is looked at
- *     every COLD_PERIOD_US (8 ms). Slices of ~1,000 cost a quarter per socket of
- *     what one poll of 10,000 does (caches), and a quiet user's message
- *     waits at most that period.
+ * or not: 10,000 idle sockets cost 1.7 ms a call here, and a poll() that
+ * sleeps on them takes 5.6 ms to wake when one has input. In a chat most
+ * connections are idle most of the time, so pollset.c keeps two parts:
+ * hot connections (input in the last COLD_AFTER_MS, or output pending),
+ * which poll() is given on every turn, and cold ones, which an epoll
+ * instance watches for us. The epoll descriptor is itself one of the
+ * hot entries: it turns readable the moment any cold connection has
+ * input, poll() returns, and pollset_cold_events() says which. So:
+ *   - a poll() costs what the hot part costs, however many sit idle;
+ *   - a quiet user's message wakes the loop as fast as a busy one's,
+ *     whether the loop was asleep or busy with others.
  * A cold connection that wakes up is hot again until it falls quiet. */
 
 /* Free every connection killed this turn and give its poll slot to
@@ -738,7 +730,13 @@ static void conn_fire(struct timer *t, int64_t now)
     bool quiet = now - c->last_input >= COLD_AFTER_MS && c->out.len == 0 &&
                  c->file_fd < 0 && !c->paused && !c->later;
     if (quiet && pollset_is_hot(&loop.ps, c)) {
-        pollset_cool(&loop.ps, c);
+        /* The kernel may refuse to watch one more descriptor (its
+         * fs.epoll.max_user_watches); kept hot, c would come back here
+         * on every turn, so it is closed, with the reason logged. */
+        if (pollset_cool(&loop.ps, c) != 0) {
+            conn_kill(c, errno == ENOSPC ? "epoll watch limit reached" : "out of memory");
+            return;
+        }
         if (srv.opt.trace) {
             printf("%s    poll set: cold (no input for %d ms)\n",
                    conn_peer_name(c), COLD_AFTER_MS);
@@ -881,52 +879,36 @@ static bool all_flushed(void)
     return true;
 }
 
-/* Under load: poll the next slice of the cold part without waiting. The
- * slice grows with the time since the last one, so that every cold entry
- * is polled once per COLD_PERIOD_US however fast the loop turns; below
- * COLD_SLICE_MIN entries it waits for a later turn, since a system call
- * for a handful is not worth it. Sets *lo and *hi to the slots polled
- * (none: lo == hi) and returns what poll() did. */
-static int poll_cold_slice(size_t *lo, size_t *hi)
+/* Act on the events poll() or epoll found for c: read, then write and
+ * set its poll events. A cold connection that woke up is made hot at the
+ * end of the turn (update_later), since slots may not move now. */
+static void handle_conn(struct conn *c, short revents)
 {
-    size_t ncold = loop.ps.n - loop.ps.nhot;
-    int64_t t = now_us();
-    *lo = *hi = 0;
-    loop.cold_credit += (double)ncold * (double)(t - loop.cold_last_us) / COLD_PERIOD_US;
-    loop.cold_last_us = t;
-    if (loop.cold_credit > (double)ncold)
-        loop.cold_credit = (double)ncold;
-    size_t want = (size_t)loop.cold_credit;
-    if (ncold == 0 || (want < COLD_SLICE_MIN && want < ncold))
-        return 0;
-    if (loop.cold_pos >= ncold)
-        loop.cold_pos = 0;
-    size_t len = want < ncold - loop.cold_pos ? want : ncold - loop.cold_pos;
-    *lo = loop.ps.nhot + loop.cold_pos;
-    *hi = *lo + len;
-    loop.cold_pos += len;
-    loop.cold_credit -= (double)len;
-    return poll(loop.ps.pfds + *lo, len, 0);
+    if (revents == 0 || c->state == CONN_DEAD)
+        return;
+    if (revents & (POLLIN | POLLHUP | POLLERR))
+        conn_read(c);
+    if (c->state != CONN_DEAD)
+        conn_update(c);
+    if (!pollset_is_hot(&loop.ps, c))
+        conn_later(c);
 }
 
-/* Handle the events poll() found in slots [lo, hi), from the bottom up:
- * connections accepted earlier sit lower, so two requests that arrive
- * together on two connections are handled in the order they came. No
- * slot moves during this walk: connections are only marked dead, and
- * cold ones that woke up are made hot at the end of the turn. */
-static void handle_events(size_t lo, size_t hi)
+/* Handle the events of one poll(): the hot part's slots from the bottom
+ * up, since connections accepted earlier sit lower and two requests that
+ * arrive together should be handled in the order they came; then up to
+ * COLD_BATCH cold connections that the epoll instance reports. No slot
+ * moves during this: connections are only marked dead or queued for
+ * later. */
+static void handle_events(size_t nhot)
 {
-    for (size_t i = lo > loop.ps.nfixed ? lo : loop.ps.nfixed; i < hi; i++) {
-        struct pollfd *p = &loop.ps.pfds[i];
-        struct conn *c = loop.ps.owners[i];
-        if (p->revents == 0 || c->state == CONN_DEAD)
-            continue;
-        if (p->revents & (POLLIN | POLLHUP | POLLERR))
-            conn_read(c);
-        if (c->state != CONN_DEAD)
-            conn_update(c);
-        if (!pollset_is_hot(&loop.ps, c))
-            conn_later(c);
+    for (size_t i = loop.ps.nfixed; i < nhot; i++)
+        handle_conn(loop.ps.owners[i], loop.ps.pfds[i].revents);
+    if (loop.ps.pfds[loop.ps.cold_slot].revents & POLLIN) {
+        struct conn *woke[COLD_BATCH];
+        size_t n = pollset_cold_events(&loop.ps, woke, COLD_BATCH);
+        for (size_t k = 0; k < n; k++)
+            handle_conn(woke[k], loop.ps.pfds[woke[k]->slot].revents);
     }
 }
 
@@ -936,7 +918,6 @@ static void handle_events(size_t lo, size_t hi)
 static void run(void)
 {
     int64_t last_busy = 0; /* us: when a turn last found work */
-    loop.cold_last_us = now_us();
     for (;;) {
         loop.now = now_ms();
         if (stop_signal && loop.stop_deadline == 0)
@@ -962,35 +943,10 @@ static void run(void)
          * looking is cheap (a small hot set). */
         bool spin = loop.ps.nhot <= SPIN_MAX_FDS && now_us() - last_busy < SPIN_US;
 
-        /* The hot part first, without waiting. If it has nothing for us,
-         * sleep on everything: then a quiet client's message wakes us at
-         * once. If it is busy, look at a slice of the cold part too (see
-         * "The poll set: hot and cold"). */
-        size_t hot = loop.ps.nhot;  /* the walk's part of the array */
-        size_t lo = 0, hi = 0;      /* a cold slice polled, if lo < hi */
-        int ready = wait_poll(hot, 0);
-        if (ready == 0 && !spin && timeout != 0 &&
-            (loop.ps.nhot <= loop.ps.nfixed || loop.ps.n - loop.ps.nhot <= COLD_SMALL)) {
-            /* Nothing hot, or a cold part small enough to be cheap:
-             * sleep on everything, and see what comes in the order the
-             * slots hold it. With 10,000 cold ones this scan is the
-             * expensive wait, so it is kept for when the loop is idle. */
-            hot = loop.ps.n;
-            ready = wait_poll(hot, timeout);
-            loop.cold_credit = 0; /* every cold entry was just looked at */
-            loop.cold_last_us = now_us();
-        } else if (ready >= 0) {
-            if (ready == 0 && !spin && timeout != 0) {
-                /* Hot ones exist but have nothing yet: wait on them, no
-                 * longer than a quarter of the cold period, then look at
-                 * the slice of the cold part that has come due. */
-                int quarter = COLD_PERIOD_US / 4000;
-                ready = wait_poll(hot, timeout < 0 || timeout > quarter ? quarter : timeout);
-            }
-            int cold = poll_cold_slice(&lo, &hi);
-            if (cold > 0 && ready >= 0)
-                ready += cold;
-        }
+        /* One poll() on the hot part, which includes the epoll
+         * descriptor for the cold part (see "The poll set"). */
+        size_t hot = loop.ps.nhot;
+        int ready = wait_poll(hot, spin ? 0 : timeout);
         if (ready < 0 && errno != EINTR) {
             perror("wshub: poll");
             return;
@@ -999,11 +955,10 @@ static void run(void)
             last_busy = now_us();
         loop.now = now_ms();
         if (ready > 0) {
-            handle_events(1, hot);
-            handle_events(lo, hi); /* the cold slice, above the hot part */
+            handle_events(hot);
             if (loop.ps.pfds[0].revents & POLLIN)
                 accept_all();
-            if (loop.ps.nfixed > 1)
+            if (srv.opt.redis)
                 cluster_io(loop.ps.pfds + 1);
         }
         run_timers(loop.now);
@@ -1094,9 +1049,10 @@ int main(int argc, char **argv)
         return 1;
     pool_init(&loop.pool, sizeof(struct conn), CONN_BLOCK);
     /* The poll set's own entries: the listener, and with --redis the
-     * two connections to Redis, always polled. */
+     * two connections to Redis, always polled (pollset.c adds the
+     * epoll descriptor of the cold part after them). */
     if (pollset_init(&loop.ps, srv.opt.max_conns, srv.opt.redis ? 1 + CLUSTER_SLOTS : 1) != 0) {
-        fprintf(stderr, "wshub: out of memory\n");
+        perror("wshub: poll set");
         return 1;
     }
     loop.ps.pfds[0].fd = loop.listen_fd;

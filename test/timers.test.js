@@ -8,9 +8,9 @@
 // the client's behaviour under test, not waits for the server: every
 // wait for the server is for a frame, a line or a close, with a timeout.
 //
-// The poll set (pollset.c) keeps quiet connections in a cold part that a
-// busy loop polls in slices; --trace says when a connection moves, so the
-// last test can wait for "cold" instead of sleeping.
+// The poll set (pollset.c) keeps quiet connections in a cold part that
+// an epoll instance watches for the loop; --trace says when a connection
+// moves, so the last test can wait for "cold" instead of sleeping.
 'use strict';
 
 const test = require('node:test');

@@ -6,11 +6,18 @@
  * slot) and the poll set's (owners[i]->slot == i; hot entries first).
  * Each test makes the structure do its moves and checks the rules, and
  * what comes out, against a plain model: a fake clock and a sorted list.
+ * The poll set's cold part is an epoll instance, so its tests use real
+ * descriptors (socket pairs) and check what poll() and epoll report.
  */
 #include "../conn.h"
 #include "../pollset.h"
 #include "../timer.h"
 #include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------------
  * The timer heap
@@ -139,88 +146,119 @@ TEST(a_timer_rearmed_while_popping_fires_again_later)
  * exactly [0, nhot). */
 static bool pollset_ok(const struct pollset *ps)
 {
-    if (ps->nhot < 1 || ps->nhot > ps->n || ps->n > ps->cap)
+    if (ps->nhot < ps->nfixed || ps->nhot > ps->n || ps->n > ps->cap)
         return false;
-    for (size_t i = 1; i < ps->n; i++) {
+    for (size_t i = ps->nfixed; i < ps->n; i++) {
         if (ps->owners[i]->slot != i || ps->pfds[i].fd != ps->owners[i]->fd)
             return false;
     }
     return true;
 }
 
+/* The cold part lives in an epoll instance, which takes only real
+ * descriptors: each test connection gets one end of a socket pair, and
+ * its other end (peer[i]) lets the test make it readable. */
+static void open_conns(struct conn *c, int *peer, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+            perror("socketpair");
+            exit(1);
+        }
+        c[i].fd = sv[0];
+        peer[i] = sv[1];
+    }
+}
+
+static void close_conns(struct conn *c, int *peer, int n)
+{
+    for (int i = 0; i < n; i++) {
+        close(c[i].fd);
+        close(peer[i]);
+    }
+}
+
 TEST(pollset_keeps_slots_true_and_hot_entries_first)
 {
     struct pollset ps;
     static struct conn c[8];
+    int peer[8];
+    open_conns(c, peer, 8);
     CHECK_EQ_INT(pollset_init(&ps, 8, 1), 0);
+    CHECK_EQ_INT(ps.nfixed, 2); /* the listener, and the cold part's epoll */
     ps.pfds[0].fd = 100; /* the listener */
     for (int i = 0; i < 8; i++) {
-        c[i].fd = 200 + i;
         pollset_add(&ps, &c[i], c[i].fd);
         CHECK(pollset_is_hot(&ps, &c[i])); /* a request is on its way */
     }
     CHECK(pollset_full(&ps));
     CHECK(pollset_ok(&ps));
     for (int i = 0; i < 8; i += 2)
-        pollset_cool(&ps, &c[i]);
+        CHECK_EQ_INT(pollset_cool(&ps, &c[i]), 0);
     CHECK(pollset_ok(&ps));
-    CHECK_EQ_INT(ps.nhot, 1 + 4);
+    CHECK_EQ_INT(ps.nhot, 2 + 4);
     for (int i = 0; i < 8; i++)
         CHECK(pollset_is_hot(&ps, &c[i]) == (i % 2 == 1));
     pollset_heat(&ps, &c[4]);
     pollset_remove(&ps, &c[1]); /* a hot one */
     pollset_remove(&ps, &c[6]); /* a cold one */
     CHECK(pollset_ok(&ps));
-    CHECK_EQ_INT(ps.n, 7);
+    CHECK_EQ_INT(ps.n, 8);
     CHECK(pollset_is_hot(&ps, &c[4]) && !pollset_is_hot(&ps, &c[0]));
     pollset_set_events(&ps, &c[3], POLLOUT);
     CHECK_EQ_INT(ps.pfds[c[3].slot].events, POLLOUT);
     CHECK_EQ_INT(ps.pfds[0].fd, 100); /* the listener never moves */
     pollset_free(&ps);
+    close_conns(c, peer, 8);
 }
 
 TEST(pollset_fixed_entries_stay_first_and_never_move)
 {
     struct pollset ps;
     static struct conn c[6];
+    int peer[6];
+    open_conns(c, peer, 6);
     CHECK_EQ_INT(pollset_init(&ps, 6, 3), 0); /* listener + 2 for Redis */
-    CHECK_EQ_INT(ps.n, 3);
-    CHECK_EQ_INT(ps.nhot, 3);
+    CHECK_EQ_INT(ps.n, 4);
+    CHECK_EQ_INT(ps.nhot, 4);
+    CHECK_EQ_INT(ps.cold_slot, 3);
     CHECK_EQ_INT(ps.pfds[1].fd, -1); /* unused until connected: poll skips it */
     ps.pfds[0].fd = 100;
     ps.pfds[1].fd = 101;
     ps.pfds[2].fd = 102;
-    for (int i = 0; i < 6; i++) {
-        c[i].fd = 200 + i;
+    for (int i = 0; i < 6; i++)
         pollset_add(&ps, &c[i], c[i].fd);
-    }
     CHECK(pollset_full(&ps));
     for (int i = 0; i < 6; i++)
         pollset_cool(&ps, &c[i]);
-    CHECK_EQ_INT(ps.nhot, 3); /* every connection cold, the fixed ones hot */
+    CHECK_EQ_INT(ps.nhot, 4); /* every connection cold, the fixed ones hot */
     pollset_heat(&ps, &c[5]);
     pollset_remove(&ps, &c[0]);
     for (size_t i = ps.nfixed; i < ps.n; i++)
         CHECK(ps.owners[i]->slot == i && ps.pfds[i].fd == ps.owners[i]->fd);
     CHECK(ps.pfds[0].fd == 100 && ps.pfds[1].fd == 101 && ps.pfds[2].fd == 102);
-    CHECK(ps.owners[0] == NULL && ps.owners[1] == NULL && ps.owners[2] == NULL);
+    CHECK(ps.pfds[3].fd == ps.cold_fd);
+    for (int k = 0; k < 4; k++)
+        CHECK(ps.owners[k] == NULL);
     pollset_free(&ps);
+    close_conns(c, peer, 6);
 }
 
 TEST(cooling_during_a_top_down_walk_visits_everyone_once)
 {
     struct pollset ps;
     static struct conn c[50];
+    int peer[50];
     int visits[50] = {0};
+    open_conns(c, peer, 50);
     pollset_init(&ps, 50, 1);
-    for (int i = 0; i < 50; i++) {
-        c[i].fd = 10 + i;
+    for (int i = 0; i < 50; i++)
         pollset_add(&ps, &c[i], c[i].fd);
-    }
     for (int i = 0; i < 50; i += 7)
         pollset_cool(&ps, &c[i]);
     /* The walk server.c does: top down, cooling some as it goes. */
-    for (size_t i = ps.n - 1; i >= 1; i--) {
+    for (size_t i = ps.n - 1; i >= ps.nfixed; i--) {
         struct conn *x = ps.owners[i];
         visits[x - c]++;
         if ((x - c) % 3 == 0)
@@ -232,6 +270,51 @@ TEST(cooling_during_a_top_down_walk_visits_everyone_once)
     for (int i = 0; i < 50; i++)
         CHECK(pollset_is_hot(&ps, &c[i]) == (i % 3 != 0 && i % 7 != 0));
     pollset_free(&ps);
+    close_conns(c, peer, 50);
+}
+
+/* The point of the cold part: poll() is given only the hot entries, yet
+ * a cold connection's input makes the epoll entry readable, and
+ * pollset_cold_events() names exactly the cold connections that have
+ * input, with revents set as poll() would. A hot one's input is left to
+ * poll(); a connection heated again leaves the epoll instance. */
+TEST(a_cold_connection_with_input_wakes_the_hot_poll)
+{
+    struct pollset ps;
+    static struct conn c[4];
+    int peer[4];
+    struct conn *ready[4];
+    open_conns(c, peer, 4);
+    CHECK_EQ_INT(pollset_init(&ps, 4, 1), 0);
+    for (int i = 0; i < 4; i++)
+        pollset_add(&ps, &c[i], c[i].fd);
+    for (int i = 0; i < 3; i++)
+        pollset_cool(&ps, &c[i]); /* c[3] stays hot */
+    CHECK_EQ_INT(poll(ps.pfds, ps.nhot, 0), 0); /* nothing yet */
+    CHECK_EQ_INT(pollset_cold_events(&ps, ready, 4), 0);
+
+    CHECK_EQ_INT(write(peer[1], "x", 1), 1);
+    CHECK_EQ_INT(write(peer[3], "y", 1), 1);
+    CHECK_EQ_INT(poll(ps.pfds, ps.nhot, 1000), 2); /* c[3], and the cold slot */
+    CHECK(ps.pfds[ps.cold_slot].revents & POLLIN);
+    CHECK(ps.pfds[c[3].slot].revents & POLLIN);
+    CHECK_EQ_INT(pollset_cold_events(&ps, ready, 4), 1);
+    CHECK(ready[0] == &c[1]);
+    CHECK(ps.pfds[c[1].slot].revents & POLLIN);
+
+    /* Level-triggered: still reported until read or heated. */
+    CHECK_EQ_INT(pollset_cold_events(&ps, ready, 4), 1);
+    pollset_heat(&ps, &c[1]);
+    CHECK_EQ_INT(pollset_cold_events(&ps, ready, 4), 0);
+    CHECK_EQ_INT(poll(ps.pfds, ps.nhot, 0), 2); /* c[1] and c[3], now both hot */
+
+    /* Events changed while cold reach the epoll instance: c[0] asks for
+     * POLLOUT, which a socket with room to write has at once. */
+    pollset_set_events(&ps, &c[0], POLLIN | POLLOUT);
+    CHECK_EQ_INT(pollset_cold_events(&ps, ready, 4), 1);
+    CHECK(ready[0] == &c[0] && (ps.pfds[c[0].slot].revents & POLLOUT));
+    pollset_free(&ps);
+    close_conns(c, peer, 4);
 }
 
 int main(void)
@@ -245,5 +328,6 @@ int main(void)
     RUN(pollset_keeps_slots_true_and_hot_entries_first);
     RUN(pollset_fixed_entries_stay_first_and_never_move);
     RUN(cooling_during_a_top_down_walk_visits_everyone_once);
+    RUN(a_cold_connection_with_input_wakes_the_hot_poll);
     return check_summary("unit_timer");
 }
