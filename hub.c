@@ -403,7 +403,7 @@ void hub_socket_open(struct hub_session *ss, struct hub_nsp *nsp,
             s->auth[auth_len] = '\0';
         }
     }
-    if (hub_map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
+    if (map_add(&nsp->by_id, ss->hub->seed, &s->node) != 0) {
         free(s->auth);
         pool_release(&ss->hub->sockets_pool, s);
         ss->hub->t.close(ss->peer, HUB_CLOSE_INTERNAL, "out of memory");
@@ -468,7 +468,7 @@ static void socket_close(struct hub_socket *s, const char *reason,
     struct hub_socket *last = nsp->sockets[--nsp->nsockets];
     nsp->sockets[s->nsp_index] = last;
     last->nsp_index = s->nsp_index;
-    hub_map_del(&nsp->by_id, &s->node);
+    map_del(&nsp->by_id, &s->node);
     for (size_t i = 0; i < s->nacks; i++)
         s->acks[i].cb(s, true, NULL, s->acks[i].ud);
     s->nacks = 0;
@@ -943,8 +943,8 @@ void hub_free(struct hub *h)
                 free(r);
             }
         }
-        free(n->rooms.buckets);
-        free(n->by_id.buckets);
+        map_free(&n->rooms);
+        map_free(&n->by_id);
         free(n->sockets);
         free(n->name);
         free(n);

@@ -14,6 +14,7 @@
 
 #include "hub.h"
 #include "json.h"
+#include "map.h"
 #include "pool.h"
 #include "sio.h"
 #include "timer.h"
@@ -29,19 +30,6 @@
  * "/socket.io/?EIO=4&transport=websocket" and a Host field fit. */
 #define HUB_HANDSHAKE_INLINE 72
 
-/* An intrusive string-keyed hash table: rooms by name, sockets by id. */
-struct hub_node {
-    struct hub_node *next; /* next in the same bucket */
-    uint32_t hash;         /* hash_str(seed, key), kept to grow cheaply */
-    const char *key;       /* owned by the struct this node is part of */
-};
-
-struct hub_map {
-    struct hub_node **buckets; /* nbuckets chains; NULL while empty */
-    size_t nbuckets;           /* a power of two, or 0 */
-    size_t count;              /* nodes in the table */
-};
-
 struct listener {
     char *event;     /* event name, malloc'd */
     hub_handler *fn; /* called with the socket, the event and ud */
@@ -53,7 +41,7 @@ struct listener {
 /* A room: a named set of sockets, stored densely so that a broadcast
  * walks exactly its members and a member leaves in O(1). */
 struct hub_room {
-    struct hub_node node;        /* key: name; in nsp->rooms */
+    struct map_node node;        /* key: name; in nsp->rooms */
     struct hub_socket **members; /* members[0..count) */
     size_t count;                /* members now */
     size_t cap;                  /* slots allocated */
@@ -92,7 +80,7 @@ enum sock_state {
 };
 
 struct hub_socket {
-    struct hub_node node;       /* key: id; in nsp->by_id */
+    struct map_node node;       /* key: id; in nsp->by_id */
     char id[21];                /* 20 base64url characters from RAND_bytes */
     uint8_t state;              /* enum sock_state; only SOCK_OPEN sockets
                                  * get packets */
@@ -120,8 +108,8 @@ struct hub_nsp {
     size_t nls, lcap;           /* used and allocated entries of ls */
     struct hub_socket **sockets;/* every open socket, densely */
     size_t nsockets, scap;      /* used and allocated entries of sockets */
-    struct hub_map by_id;       /* socket id -> socket */
-    struct hub_map rooms;       /* room name -> struct hub_room */
+    struct map by_id;       /* socket id -> socket */
+    struct map rooms;       /* room name -> struct hub_room */
     struct hooks use;           /* connection middleware (hub_use) */
     struct hooks filters;       /* packet middleware (hub_use_packet) */
     struct hooks any;           /* onAny listeners, before the others */
@@ -231,10 +219,6 @@ void hub_notify_outgoing(struct hub_socket *s, const char *event,
 void hub_hooks_free(struct hooks *hs);
 
 /* room.c */
-struct hub_node *hub_map_find(const struct hub_map *m, uint32_t seed,
-                              const char *key);
-int hub_map_add(struct hub_map *m, uint32_t seed, struct hub_node *node);
-void hub_map_del(struct hub_map *m, struct hub_node *node);
 int hub_grow(void **arr, size_t *cap, size_t used, size_t elem);
 struct hub_socket *hub_find_socket(struct hub_nsp *nsp, const char *id);
 void hub_leave_at(struct hub_socket *s, size_t k);

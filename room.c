@@ -33,72 +33,6 @@
 #include <string.h>
 #include <time.h>
 
-/* ========================================================================
- * The hash table
- * ======================================================================== */
-
-/* FNV-1a, started from a per-process random seed so that nobody can
- * choose room names that all land in one bucket. */
-static uint32_t hash_str(uint32_t seed, const char *s)
-{
-    uint32_t h = 2166136261u ^ seed;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-struct hub_node *hub_map_find(const struct hub_map *m, uint32_t seed,
-                                 const char *key)
-{
-    if (m->nbuckets == 0)
-        return NULL;
-    uint32_t hv = hash_str(seed, key);
-    for (struct hub_node *n = m->buckets[hv & (m->nbuckets - 1)]; n; n = n->next) {
-        if (n->hash == hv && strcmp(n->key, key) == 0)
-            return n;
-    }
-    return NULL;
-}
-
-/* Insert node (its key set). Doubles the bucket array at load 1. */
-int hub_map_add(struct hub_map *m, uint32_t seed, struct hub_node *node)
-{
-    if (m->count >= m->nbuckets) {
-        size_t nb = m->nbuckets ? m->nbuckets * 2 : 16;
-        struct hub_node **b = calloc(nb, sizeof *b);
-        if (!b)
-            return -1;
-        for (size_t i = 0; i < m->nbuckets; i++) {
-            while (m->buckets[i]) {
-                struct hub_node *n = m->buckets[i];
-                m->buckets[i] = n->next;
-                n->next = b[n->hash & (nb - 1)];
-                b[n->hash & (nb - 1)] = n;
-            }
-        }
-        free(m->buckets);
-        m->buckets = b;
-        m->nbuckets = nb;
-    }
-    node->hash = hash_str(seed, node->key);
-    struct hub_node **slot = &m->buckets[node->hash & (m->nbuckets - 1)];
-    node->next = *slot;
-    *slot = node;
-    m->count++;
-    return 0;
-}
-
-void hub_map_del(struct hub_map *m, struct hub_node *node)
-{
-    struct hub_node **p = &m->buckets[node->hash & (m->nbuckets - 1)];
-    while (*p != node)
-        p = &(*p)->next;
-    *p = node->next;
-    m->count--;
-}
-
 /* Grow a dense array of elem-sized items so one more fits. It starts at
  * two: most sockets are in one or two rooms, and 10,000 of them should
  * not each keep room for four. */
@@ -122,12 +56,12 @@ int hub_grow(void **arr, size_t *cap, size_t used, size_t elem)
 
 static struct hub_room *find_room(struct hub_nsp *nsp, const char *name)
 {
-    return (struct hub_room *)hub_map_find(&nsp->rooms, nsp->hub->seed, name);
+    return (struct hub_room *)map_find(&nsp->rooms, nsp->hub->seed, name);
 }
 
 struct hub_socket *hub_find_socket(struct hub_nsp *nsp, const char *id)
 {
-    return (struct hub_socket *)hub_map_find(&nsp->by_id, nsp->hub->seed, id);
+    return (struct hub_socket *)map_find(&nsp->by_id, nsp->hub->seed, id);
 }
 
 /* Put s in room (creating it). A socket is always in the room named by
@@ -151,7 +85,7 @@ int hub_join(struct hub_socket *s, const char *room)
             return -1;
         memcpy(r->name, room, len + 1);
         r->node.key = r->name;
-        if (hub_map_add(&nsp->rooms, nsp->hub->seed, &r->node) != 0) {
+        if (map_add(&nsp->rooms, nsp->hub->seed, &r->node) != 0) {
             free(r);
             return -1;
         }
@@ -159,7 +93,7 @@ int hub_join(struct hub_socket *s, const char *room)
     if (hub_grow((void **)&r->members, &r->cap, r->count, sizeof *r->members) != 0 ||
         hub_grow((void **)&s->rooms, &s->roomcap, s->nrooms, sizeof *s->rooms) != 0) {
         if (r->count == 0) {
-            hub_map_del(&nsp->rooms, &r->node);
+            map_del(&nsp->rooms, &r->node);
             free(r->members);
             free(r);
         }
@@ -197,7 +131,7 @@ void hub_leave_at(struct hub_socket *s, size_t k)
     }
     s->rooms[k] = s->rooms[--s->nrooms];
     if (r->count == 0) {
-        hub_map_del(&s->nsp->rooms, &r->node);
+        map_del(&s->nsp->rooms, &r->node);
         free(r->members);
         free(r);
     }
@@ -693,7 +627,7 @@ void hub_local_rooms(struct hub_nsp *nsp, struct jbuf *out)
         jb_str(out, nsp->sockets[i]->id, strlen(nsp->sockets[i]->id));
     }
     for (size_t b = 0; b < nsp->rooms.nbuckets; b++) {
-        for (struct hub_node *n = nsp->rooms.buckets[b]; n; n = n->next) {
+        for (struct map_node *n = nsp->rooms.buckets[b]; n; n = n->next) {
             if (!first)
                 jb_lit(out, ",");
             first = false;
