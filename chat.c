@@ -71,6 +71,8 @@ struct chat {
     size_t nrooms;           /* length of that list */
     long long next_id;       /* id of the next message */
     struct jbuf out;         /* replies are built here, memory reused */
+    chat_listener *listener; /* hears every message posted (chat_listen) */
+    void *listener_ud;
 };
 
 /* ========================================================================
@@ -336,8 +338,47 @@ static void on_disconnect(struct hub_socket *s, struct hub_event *ev, void *ud)
     free(u);
 }
 
-/* Post text to room: build the message once, keep it, send it to every
- * member, and ack {id, timestamp}. */
+/* Post text to room as the author (user_id, name), with "via" naming
+ * another protocol it came through (NULL for Socket.IO): build the
+ * message, keep it in the room's history, send it to the room's members
+ * and to the listener (another protocol's bridge). Returns the message's
+ * id, and its text in c->out; or -1 if out of memory. */
+static long long post_as(struct chat *c, struct chat_room *r, const char *user_id,
+                         const char *name, const char *via, const char *text, char ts[32])
+{
+    iso_now(ts);
+    long long seq = ++c->next_id;
+    long long id = hub_node(c->hub) ? seq * HUB_MAX_NODES + hub_node(c->hub) : seq;
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, ",\"text\":");
+    jb_str(jb, text, strlen(text));
+    jb_lit(jb, ",\"userId\":");
+    jb_str(jb, user_id, strlen(user_id));
+    jb_lit(jb, ",\"name\":");
+    jb_str(jb, name, strlen(name));
+    jb_lit(jb, ",\"room\":");
+    jb_str(jb, r->name, strlen(r->name));
+    jb_lit(jb, ",\"timestamp\":");
+    jb_str(jb, ts, strlen(ts));
+    if (via) {
+        jb_lit(jb, ",\"via\":");
+        jb_str(jb, via, strlen(via));
+    }
+    jb_lit(jb, "}");
+    if (jb->oom)
+        return -1;
+    struct hub_args msg = {jb->p, jb->len, NULL, 0};
+    room_remember(r, jb->p, jb->len);
+    hub_emit_to(c->nsp, r->name, NULL, "message", &msg);
+    if (c->listener)
+        c->listener(c->listener_ud, r->name, jb->p, jb->len);
+    return id;
+}
+
+/* A socket posts text to room: it must be a member. Broadcast to the
+ * room, and ack {id, timestamp}. */
 static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
                  const char *room, const char *text)
 {
@@ -347,36 +388,62 @@ static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
         return;
     }
     char ts[32];
-    iso_now(ts);
-    long long seq = ++c->next_id;
-    long long id = hub_node(c->hub) ? seq * HUB_MAX_NODES + hub_node(c->hub) : seq;
-    struct jbuf *jb = out(c);
-    jb_lit(jb, "{\"id\":");
-    jb_int(jb, id);
-    jb_lit(jb, ",\"text\":");
-    jb_str(jb, text, strlen(text));
-    jb_lit(jb, ",");
-    jb_user(jb, s);
-    jb_lit(jb, ",\"room\":");
-    jb_str(jb, room, strlen(room));
-    jb_lit(jb, ",\"timestamp\":");
-    jb_str(jb, ts, strlen(ts));
-    jb_lit(jb, "}");
-    if (jb->oom) {
+    const struct chat_user *u = user_of(s);
+    long long id = post_as(c, r, hub_socket_id(s), u->name, NULL, text, ts);
+    if (id < 0) {
         fail(c, s, ev, "out of memory");
         return;
     }
-    struct hub_args msg = {jb->p, jb->len, NULL, 0};
-    room_remember(r, jb->p, jb->len);
-    hub_emit_to(c->nsp, room, NULL, "message", &msg);
-
-    jb = out(c);
+    struct jbuf *jb = out(c);
     jb_lit(jb, "{\"id\":");
     jb_int(jb, id);
     jb_lit(jb, ",\"timestamp\":");
     jb_str(jb, ts, strlen(ts));
     jb_lit(jb, "}");
     reply(s, ev, jb);
+}
+
+/* ========================================================================
+ * Other protocols' way in (faye.c's bridge)
+ * ======================================================================== */
+
+/* Have fn hear every message posted on this node, with its room and its
+ * JSON (the Socket.IO "message" event's object). One listener. */
+void chat_listen(struct chat *c, chat_listener *fn, void *ud)
+{
+    c->listener = fn;
+    c->listener_ud = ud;
+}
+
+/* Post a message that came through another protocol: text and name are
+ * JSON values as sent (name may be NULL: then dflt_name), checked by the
+ * same rules as a socket's. The room must exist. Returns 0, or -1 with
+ * *why set to what the client should hear. */
+int chat_post_from(struct chat *c, const char *room, const char *user_id, const char *via,
+                   const char *text, size_t tlen, const char *name, size_t nlen,
+                   const char *dflt_name, const char **why)
+{
+    char t[CHAT_MAX_TEXT + 1], n[CHAT_MAX_NAME + 1], ts[32];
+    struct chat_room *r = room_find(c, room);
+    if (!r) {
+        *why = "No such room";
+        return -1;
+    }
+    if (!text || user_text(text, tlen, t, CHAT_MAX_TEXT, true) != 0) {
+        *why = "text must be a string of 1 to 2000 bytes";
+        return -1;
+    }
+    if (name && user_text(name, nlen, n, CHAT_MAX_NAME, false) != 0) {
+        *why = "name must be 1 to 32 bytes, no control characters";
+        return -1;
+    }
+    if (!name)
+        snprintf(n, sizeof n, "%s", dflt_name);
+    if (post_as(c, r, user_id, n, via, t, ts) < 0) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
 }
 
 /* Read the "room" field of the object arg into room. Returns 0, or -1

@@ -2,11 +2,12 @@
  * SPDX-License-Identifier: MIT
  *
  * server.c owns every socket: it accepts, reads, writes, polls and closes.
- * Three files decide what to say on a connection, and this header is all
+ * Four files decide what to say on a connection, and this header is all
  * they see of the loop:
  *   web.c    -- HTTP: routing, static files, errors, CORS, the upgrade;
  *   wsconn.c -- WebSocket frames on an upgraded connection;
- *   engine.c -- Engine.IO: sessions over WebSocket or long-polling.
+ *   engine.c -- Engine.IO: sessions over WebSocket or long-polling;
+ *   faye.c   -- Bayeux's transports (--faye), on bayeux.c.
  * They never call read(), write() or poll(). They queue bytes with
  * conn_send() and friends, and the loop writes them at the end of the turn.
  *
@@ -61,6 +62,12 @@ struct options {
     bool admin;            /* --admin: the Admin UI's protocol on /admin */
     const char *admin_auth_file; /* its "username:password", or NULL */
     bool admin_readonly;   /* the UI may not act */
+    const char *faye;      /* --faye PATH: the Bayeux mount, or NULL */
+    const char *faye_token_file; /* the token /private/ needs, or NULL */
+    int faye_timeout;      /* s: a connect is held this long */
+    size_t faye_max_batch; /* messages in one request or frame */
+    size_t faye_max_subs;  /* subscriptions per Bayeux client */
+    size_t faye_max_clients; /* Bayeux sessions in all */
 };
 
 int options_parse(int argc, char **argv, struct options *opt); /* options.c:
@@ -102,10 +109,13 @@ enum conn_role {
     ROLE_WEBSOCKET,  /* the session's transport is this WebSocket */
     ROLE_PROBE,      /* a WebSocket that is upgrading a polling session */
     ROLE_POLL_GET,   /* a long-polling GET, held until there is output */
-    ROLE_POLL_POST   /* a long-polling POST whose body is arriving */
+    ROLE_POLL_POST,  /* a long-polling POST whose body is arriving */
+    ROLE_FAYE_HELD,  /* a Bayeux request held for its connect (faye.c) */
+    ROLE_FAYE_WS     /* a Bayeux WebSocket (faye.c) */
 };
 
 struct eio_session;
+struct faye_port;
 
 struct conn {
     int fd;                 /* non-blocking socket */
@@ -118,7 +128,11 @@ struct conn {
                              * a request head and body being received */
     uint64_t body_left;     /* HTTP: body bytes still to come into msg */
     struct ws_rx rx;        /* frame decoder state (WebSocket only) */
-    struct eio_session *eio;/* the session served, per role; or NULL */
+    union {
+        struct eio_session *eio; /* ROLE_WEBSOCKET..ROLE_POLL_POST: the
+                                  * Engine.IO session served, or NULL */
+        struct faye_port *faye;  /* ROLE_FAYE_*: the Bayeux port */
+    };
     int64_t deadline;       /* ms, monotonic; what it means depends on
                              * state (see conn_timeout); 0: none */
     int64_t last_input;     /* ms: when the client last sent bytes */
@@ -144,10 +158,11 @@ struct conn {
 };
 
 /* True while c's next HTTP request must wait: a file is being sent, or a
- * long-polling GET is held until its session has something to say. */
+ * long-polling GET (or Bayeux connect) is held until there is something
+ * to say. */
 static inline bool conn_http_busy(const struct conn *c)
 {
-    return c->file_fd >= 0 || c->role == ROLE_POLL_GET;
+    return c->file_fd >= 0 || c->role == ROLE_POLL_GET || c->role == ROLE_FAYE_HELD;
 }
 
 /* ---- what the loop offers --------------------------------------------------- */
@@ -193,6 +208,7 @@ void web_send_head(struct conn *c, int status, const char *type,
 void web_error(struct conn *c, int status, const char *why, const char *extra,
                bool head_only);
 void web_upgrade(struct conn *c, const struct http_request *req);
+int web_cors(const struct http_request *req, char *out, size_t cap);
 void web_request_done(struct conn *c);
 void web_file_refill(struct conn *c);
 
@@ -210,5 +226,20 @@ void engine_end_of_turn(void);
 void engine_shutdown(void);
 void engine_free(void);
 bool engine_pending(void);
+
+/* ---- faye.c: Bayeux (--faye) ------------------------------------------------ */
+
+struct chat;
+int faye_init(struct chat *chat);
+bool faye_route(const char *path, const struct http_request *req);
+bool faye_client_path(const char *path);
+void faye_request(struct conn *c, const struct http_request *req, uint8_t *body,
+                  size_t body_len);
+void faye_ws_message(struct conn *c, int opcode, uint8_t *p, size_t n);
+void faye_conn_gone(struct conn *c);
+void faye_end_of_turn(void);
+int64_t faye_next_deadline(void);
+void faye_tick(int64_t now);
+void faye_free(void);
 
 #endif

@@ -36,6 +36,12 @@ static const struct options default_options = {
     .admin = false,
     .admin_auth_file = NULL,
     .admin_readonly = false,
+    .faye = NULL,
+    .faye_token_file = NULL,
+    .faye_timeout = 60,
+    .faye_max_batch = 100,
+    .faye_max_subs = 100,
+    .faye_max_clients = 10000,
 };
 
 
@@ -76,6 +82,13 @@ static void usage(FILE *f)
         "  --admin-auth-file FILE  its login, one line username:password\n"
         "                        (without it: loopback clients only)\n"
         "  --admin-readonly      the UI may look, not act\n"
+        "  --faye PATH           serve faye's Bayeux pub/sub at PATH (e.g. /faye)\n"
+        "  --faye-timeout S      hold a Bayeux connect this long (60)\n"
+        "  --faye-token-file FILE  the token that /private/ channels need\n"
+        "  --faye-max-batch N    messages in one request or frame; more: 413\n"
+        "                        or close 1008 (100)\n"
+        "  --faye-max-subs N     subscriptions per Bayeux client (100)\n"
+        "  --faye-max-clients N  Bayeux sessions in all (10000)\n"
         "  --help, --version\n");
 }
 
@@ -103,6 +116,7 @@ int options_parse(int argc, char **argv, struct options *opt)
     enum { O_HOST = 256, O_PORT, O_ROOT, O_TRACE, O_MAXMSG, O_MAXCONNS, O_MAXBUF,
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
            O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_ADMIN, O_ADMIN_AUTH, O_ADMIN_RO,
+           O_FAYE, O_FAYE_TIMEOUT, O_FAYE_TOKEN, O_FAYE_BATCH, O_FAYE_SUBS, O_FAYE_CLIENTS,
            O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
@@ -125,6 +139,12 @@ int options_parse(int argc, char **argv, struct options *opt)
         {"admin", no_argument, NULL, O_ADMIN},
         {"admin-auth-file", required_argument, NULL, O_ADMIN_AUTH},
         {"admin-readonly", no_argument, NULL, O_ADMIN_RO},
+        {"faye", required_argument, NULL, O_FAYE},
+        {"faye-timeout", required_argument, NULL, O_FAYE_TIMEOUT},
+        {"faye-token-file", required_argument, NULL, O_FAYE_TOKEN},
+        {"faye-max-batch", required_argument, NULL, O_FAYE_BATCH},
+        {"faye-max-subs", required_argument, NULL, O_FAYE_SUBS},
+        {"faye-max-clients", required_argument, NULL, O_FAYE_CLIENTS},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -190,6 +210,24 @@ int options_parse(int argc, char **argv, struct options *opt)
         case O_ADMIN: opt->admin = true; break;
         case O_ADMIN_AUTH: opt->admin_auth_file = optarg; break;
         case O_ADMIN_RO: opt->admin_readonly = true; break;
+        case O_FAYE: opt->faye = optarg; break;
+        case O_FAYE_TOKEN: opt->faye_token_file = optarg; break;
+        case O_FAYE_TIMEOUT:
+            if (parse_num("--faye-timeout", optarg, 1, 3600, &v)) return -1;
+            opt->faye_timeout = (int)v;
+            break;
+        case O_FAYE_BATCH:
+            if (parse_num("--faye-max-batch", optarg, 1, 100000, &v)) return -1;
+            opt->faye_max_batch = (size_t)v;
+            break;
+        case O_FAYE_SUBS:
+            if (parse_num("--faye-max-subs", optarg, 1, 100000, &v)) return -1;
+            opt->faye_max_subs = (size_t)v;
+            break;
+        case O_FAYE_CLIENTS:
+            if (parse_num("--faye-max-clients", optarg, 1, 1000000, &v)) return -1;
+            opt->faye_max_clients = (size_t)v;
+            break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
         default: usage(stderr); return -1;

@@ -300,7 +300,9 @@ static void reap_dead(void)
         /* The hub may answer with broadcasts to others (presence, say);
          * it sends nothing more to this connection. Connections it sends
          * to that are dead too ignore it (conn_send checks). */
-        if (c->eio)
+        if (c->role == ROLE_FAYE_HELD || c->role == ROLE_FAYE_WS)
+            faye_conn_gone(c);
+        else if (c->eio)
             engine_conn_gone(c);
         timers_cancel(&loop.timers, &c->timer);
         pollset_remove(&loop.ps, c);
@@ -756,6 +758,7 @@ static void run_timers(int64_t now)
     while ((t = timers_pop(&loop.timers, now)) != NULL)
         t->fire(t, now);
     hub_tick(srv.hub, now);
+    faye_tick(now);
 #ifdef __GLIBC__
     /* free() keeps memory in the process; after a burst of connections
      * the freed buffers sit between live structs, where the heap cannot
@@ -931,6 +934,9 @@ static void run(void)
         int64_t hub_next = hub_next_timer(srv.hub);
         if (hub_next < next)
             next = hub_next;
+        int64_t faye_next = faye_next_deadline();
+        if (faye_next < next)
+            next = faye_next;
         if (loop.stop_deadline != 0 && loop.stop_deadline < next)
             next = loop.stop_deadline;
         int timeout = next == INT64_MAX ? -1
@@ -966,6 +972,7 @@ static void run(void)
          * (a "disconnect" handler tells the room), so repeat until
          * nothing is left to answer, write or free. */
         do {
+            faye_end_of_turn(); /* what was published this turn goes out */
             engine_end_of_turn();
             update_later();
             reap_dead();
@@ -981,6 +988,7 @@ static void cleanup(void)
     reap_dead();
     cluster_free();
     engine_free();
+    faye_free();
     admin_free();
     hub_free(srv.hub);
     chat_free(loop.chat);
@@ -1042,6 +1050,12 @@ int main(int argc, char **argv)
     if ((srv.opt.admin_auth_file || srv.opt.admin_readonly) && !srv.opt.admin)
         srv.opt.admin = true; /* asking for its login or mode asks for it */
     if (srv.opt.admin && admin_init(srv.hub, srv.opt.admin_auth_file, srv.opt.admin_readonly) != 0)
+        return 1;
+    if ((srv.opt.faye_token_file) && !srv.opt.faye) {
+        fprintf(stderr, "wshub: --faye-token-file needs --faye PATH\n");
+        return 1;
+    }
+    if (srv.opt.faye && faye_init(loop.chat) != 0)
         return 1;
 
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);

@@ -8,6 +8,7 @@
  *   /socket.io/             Engine.IO, WebSocket or long-polling (engine.c)
  *   /engine.io/             plain Engine.IO, with --app echo only
  *   /socket.io/socket.io.js the browser client, built into the binary
+ *   --faye PATH             Bayeux: faye's transports (faye.c)
  *   anything else           a file under --root, or 404
  *
  * Request bodies are read here, by Content-Length (RFC 9112 §6.2), and
@@ -134,7 +135,7 @@ void web_request_done(struct conn *c)
  * response headers into out (CRLF-terminated lines, or "" when the
  * request has no Origin). Returns 0, or the status to refuse with: 403
  * for an Origin --origin does not allow, 400 for two Origin headers. */
-static int cors_headers(const struct http_request *req, char *out, size_t cap)
+int web_cors(const struct http_request *req, char *out, size_t cap)
 {
     const char *why;
     out[0] = '\0';
@@ -264,17 +265,19 @@ static void serve_file(struct conn *c, const struct http_request *req,
     web_file_refill(c);
 }
 
-/* The browser client, built into the binary, so it is served whatever
- * --root is (as socket.io's serveClient option does). */
-extern const unsigned char client_js[];
-extern const size_t client_js_len;
+/* The browser clients, built into the binary, so they are served
+ * whatever --root is (as socket.io's serveClient option does): the
+ * Socket.IO one, and with --faye the Bayeux one. */
+extern const unsigned char client_js[], faye_js[];
+extern const size_t client_js_len, faye_js_len;
 
-static void serve_client_js(struct conn *c, bool head_only)
+static void serve_client_js(struct conn *c, const unsigned char *js, size_t len,
+                            bool head_only)
 {
-    web_send_head(c, 200, "text/javascript; charset=utf-8", client_js_len, "");
+    web_send_head(c, 200, "text/javascript; charset=utf-8", len, "");
     c->why = "ok";
     if (!head_only)
-        conn_send(c, client_js, client_js_len);
+        conn_send(c, js, len);
 }
 
 /* ========================================================================
@@ -322,10 +325,15 @@ void web_upgrade(struct conn *c, const struct http_request *req)
  * ======================================================================== */
 
 /* Which handler a path belongs to. */
-enum route { R_FILE, R_ECHO, R_ENGINE, R_CLIENT_JS };
+enum route { R_FILE, R_ECHO, R_ENGINE, R_CLIENT_JS, R_FAYE, R_FAYE_JS };
 
-static enum route route_of(const char *path)
+/* req is needed only to tell Bayeux at "/" from the chat page. */
+static enum route route_of(const char *path, const struct http_request *req)
 {
+    if (faye_client_path(path))
+        return R_FAYE_JS;
+    if (faye_route(path, req))
+        return R_FAYE;
     if (strcmp(path, "/echo") == 0)
         return R_ECHO;
     if (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0)
@@ -375,10 +383,14 @@ static void handle_request(struct conn *c, const struct http_request *req,
         web_error(c, status, why, "", head);
         return;
     }
-    enum route r = route_of(path);
+    enum route r = route_of(path, req);
+    if (r == R_FAYE) {
+        faye_request(c, req, body, body_len);
+        return;
+    }
     if (r == R_ENGINE) {
         char cors[1024];
-        status = cors_headers(req, cors, sizeof cors);
+        status = web_cors(req, cors, sizeof cors);
         if (status != 0) {
             engine_refuse(c, status);
             return;
@@ -402,10 +414,14 @@ static void handle_request(struct conn *c, const struct http_request *req,
         web_upgrade(c, req);
         return;
     case R_CLIENT_JS:
-        serve_client_js(c, head);
+        serve_client_js(c, client_js, client_js_len, head);
+        return;
+    case R_FAYE_JS:
+        serve_client_js(c, faye_js, faye_js_len, head);
         return;
     case R_FILE:
     case R_ENGINE:
+    case R_FAYE:
         break;
     }
     if (http_find_header(req, "Upgrade", NULL) ||
@@ -417,15 +433,26 @@ static void handle_request(struct conn *c, const struct http_request *req,
     serve_file(c, req, path, head);
 }
 
-/* A POST to an Engine.IO path: the only requests whose body we read. */
+/* A POST to an Engine.IO path or to Bayeux: the only requests whose
+ * body we read. */
 static bool body_wanted(const struct http_request *req)
 {
     char path[HTTP_MAX_REQUEST_LINE];
     const char *why;
-    return http_method_is(req, "POST") &&
-           http_decode_path(req->target, req->target_len, path, sizeof path,
-                            &why) == 0 &&
-           route_of(path) == R_ENGINE;
+    if (!http_method_is(req, "POST") ||
+        http_decode_path(req->target, req->target_len, path, sizeof path, &why) != 0)
+        return false;
+    enum route r = route_of(path, req);
+    return r == R_ENGINE || r == R_FAYE;
+}
+
+/* Bayeux's POSTs have no session to check before their body is read. */
+static bool bayeux_post(const struct http_request *req)
+{
+    char path[HTTP_MAX_REQUEST_LINE];
+    const char *why;
+    return http_decode_path(req->target, req->target_len, path, sizeof path, &why) == 0 &&
+           route_of(path, req) == R_FAYE;
 }
 
 /* The request head at the start of c->msg is complete and its body has
@@ -482,7 +509,7 @@ size_t web_input(struct conn *c, uint8_t *data, size_t len)
             return len;
         }
         if (body > have && wanted) {
-            if (engine_post_begin(c, &req) != 0) {
+            if (!bayeux_post(&req) && engine_post_begin(c, &req) != 0) {
                 c->keep_alive = false; /* the body would be read as requests */
                 next_request(c);
                 return len;

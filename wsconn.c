@@ -138,12 +138,14 @@ static void conn_ws_fail(struct conn *c, uint16_t code, const char *why)
 }
 
 /* A complete message arrived: an Engine.IO connection hands it to
- * engine.c; /echo sends it straight back. */
+ * engine.c, a Bayeux one to faye.c; /echo sends it straight back. */
 static void on_message(struct conn *c, int opcode, uint8_t *p, size_t n)
 {
     assert(c->state == CONN_WS_OPEN);
     if (c->role == ROLE_WEBSOCKET || c->role == ROLE_PROBE)
         engine_ws_message(c, opcode, p, n);
+    else if (c->role == ROLE_FAYE_WS)
+        faye_ws_message(c, opcode, p, n);
     else
         conn_ws_send_frame(c, opcode, p, n);
 }
@@ -162,7 +164,7 @@ static void on_control(struct conn *c, const struct ws_rx_event *ev)
     if (ev->opcode == WS_OP_PONG) {
         /* §5.5.3: a Pong may be unsolicited; either way it shows life. */
         c->ping_sent = false;
-        if (c->state == CONN_WS_OPEN && c->role == ROLE_NONE)
+        if (c->state == CONN_WS_OPEN && (c->role == ROLE_NONE || c->role == ROLE_FAYE_WS))
             c->deadline = loop_ping_time(now_ms(), srv.opt.ping_interval);
         return;
     }
