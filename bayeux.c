@@ -95,6 +95,7 @@ struct bx {
     struct map channels;         /* name -> struct bx_channel */
     struct timers timers;        /* every client's timer */
     uint32_t epoch;              /* one per publish, for "once each" */
+    unsigned long long published; /* server-side publishes, for their ids */
     struct bx_client *dirty;     /* clients with something to hand out */
     struct bx_extension ext[BX_MAX_EXTENSIONS];
     size_t next;
@@ -512,14 +513,26 @@ static void route(struct bx *bx, const char *channel, const char *msg, size_t le
 }
 
 /* Publish data (JSON) on channel from the server itself: the chat's
- * messages to /chat/<room>, for instance. */
+ * messages to /chat/<room>, for instance. Its id is "s" and a counter in
+ * base 36, so it never looks like a client's ("1", "2", ... "a"). */
 void bx_publish(struct bx *bx, const char *channel, const char *data, size_t len)
 {
+    char id[16];
+    size_t k = sizeof id - 1;
+    unsigned long long n = ++bx->published;
+    id[k] = '\0';
+    do {
+        id[--k] = "0123456789abcdefghijklmnopqrstuvwxyz"[n % 36];
+        n /= 36;
+    } while (n > 0);
+    id[--k] = 's';
     struct jbuf d = {0};
     jb_lit(&d, "{\"channel\":");
     jb_str(&d, channel, strlen(channel));
     jb_lit(&d, ",\"data\":");
     jb_raw(&d, data, len);
+    jb_lit(&d, ",\"id\":");
+    jb_str(&d, id + k, strlen(id + k));
     jb_lit(&d, "}");
     if (!d.oom)
         route(bx, channel, d.p, d.len);
@@ -1090,13 +1103,15 @@ static void client_fire(struct timer *t, int64_t now)
     struct bx_client *c = (struct bx_client *)((char *)t - offsetof(struct bx_client, timer));
     if (c->held && now >= c->release_at)
         release(c);
-    if (now >= c->expires_at && !c->held && !c->socket) {
+    if (now >= c->expires_at && !c->held) {
+        /* A socket still bound to it carries nothing any more: close it,
+         * and the client's next connect, elsewhere, learns 401. */
+        struct bx_port *sock = c->socket;
         client_destroy(c, "no connect for two timeouts, session expired");
+        if (sock)
+            sock->ops->close(sock);
         return;
     }
-    if (now >= c->expires_at) /* a bound socket keeps it: faye's rule is
-                               * for clients that went away */
-        c->expires_at = now + 2 * (int64_t)c->bx->lim.timeout_ms;
     client_arm(c);
 }
 

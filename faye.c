@@ -167,7 +167,7 @@ static void refuse(struct conn *c, int status, const char *why, const char *cors
 {
     const char *text = status == 400 ? "Bad request"
                      : status == 413 ? "Too many messages"
-                     : status == 404 ? "Not found" : "Forbidden";
+                     : status == 404 ? "Not found" : "Forbidden origin";
     size_t n = strlen(text);
     c->why = why;
     conn_log(c, "bayeux: %d %s", status, why);
