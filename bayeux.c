@@ -77,7 +77,7 @@ struct bx_client {
                                   * timeouts after a handshake or connect) */
     struct bx_port *socket;      /* the WebSocket bound to us, or NULL */
     struct timer timer;          /* at the earlier of the two times */
-    uint32_t mark;               /* the last publish epoch that reached us */
+    uint64_t mark;               /* the last publish epoch that reached us */
     bool dirty;                  /* on bx->dirty: queue or held to flush */
     struct bx_client *next_dirty;
 };
@@ -94,7 +94,7 @@ struct bx {
     struct map clients;          /* clientId -> struct bx_client */
     struct map channels;         /* name -> struct bx_channel */
     struct timers timers;        /* every client's timer */
-    uint32_t epoch;              /* one per publish, for "once each" */
+    uint64_t epoch;              /* one per publish, for "once each" */
     unsigned long long published; /* server-side publishes, for their ids */
     struct bx_client *dirty;     /* clients with something to hand out */
     struct bx_extension ext[BX_MAX_EXTENSIONS];
@@ -573,7 +573,16 @@ static void meta_handshake(struct bx *bx, const struct bx_message *m, char *err,
     }
     reply_open(r, m, err, true);
     jb_lit(r, ",\"version\":\"" BX_VERSION "\",\"supportedConnectionTypes\":");
-    jb_strings(r, conn_types, NTYPES);
+    /* A page whose origin --origin does not allow would be refused on
+     * WebSocket and on CORS, and faye's browser client, once it has
+     * chosen CORS long-polling, never falls back: offered only the
+     * other two, it settles on callback-polling (JSONP), which needs no
+     * permission. */
+    static const char *const page_types[] = {"long-polling", "callback-polling"};
+    if (m->port->foreign_page)
+        jb_strings(r, page_types, 2);
+    else
+        jb_strings(r, conn_types, NTYPES);
     if (c) {
         jb_lit(r, ",\"clientId\":");
         jb_str(r, c->id, strlen(c->id));

@@ -67,6 +67,9 @@ struct bx_port {
     const struct bx_port_ops *ops;
     bool socket;              /* a WebSocket: deliveries go out at once */
     bool answered;            /* a request whose answer has been sent */
+    bool foreign_page;        /* from a page whose origin may not use
+                               * WebSocket or CORS here: a handshake on it
+                               * is offered neither (see meta_handshake) */
     const char *origin;       /* the page's Origin, NUL-terminated, or NULL */
     struct bx_client *bound;  /* socket: the client whose connect came on
                                * it (§2.4); deliveries are pushed here */

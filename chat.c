@@ -434,7 +434,7 @@ int chat_post_from(struct chat *c, const char *room, const char *user_id, const 
         return -1;
     }
     if (name && user_text(name, nlen, n, CHAT_MAX_NAME, false) != 0) {
-        *why = "name must be 1 to 32 bytes, no control characters";
+        *why = "name must be 1 to 32 bytes without control characters";
         return -1;
     }
     if (!name)

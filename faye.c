@@ -277,6 +277,18 @@ static void preflight(struct conn *c, const char *cors)
     c->why = "bayeux preflight";
 }
 
+/* True if the request's Referer names a page --origin allows: its
+ * scheme and authority, "http://host:port", are its origin. */
+static bool referer_allowed(const struct http_request *req)
+{
+    const struct http_header *r = http_find_header(req, "Referer", NULL);
+    if (!r)
+        return false;
+    const char *sep = r->value_len > 8 ? memchr(r->value + 8, '/', r->value_len - 8) : NULL;
+    size_t olen = sep ? (size_t)(sep - r->value) : r->value_len;
+    return http_origin_allowed(r->value, olen, req, srv.opt.origins);
+}
+
 /* Copy the Origin field into fp->origin for extensions to see. */
 static void keep_origin(struct faye_port *fp, const struct http_request *req)
 {
@@ -339,8 +351,11 @@ void faye_request(struct conn *c, const struct http_request *req, uint8_t *body,
     const char *bad = NULL;
     if (http_method_is(req, "GET")) {
         /* JSONP is a script load: browsers send no Origin, and faye does
-         * not check one. What it can reach is the caller's own session. */
+         * not check one. What it can reach is the caller's own session.
+         * The Referer says which page it is; one that --origin does not
+         * allow (or that hides) is told to stay on JSONP. */
         fp->jsonp = true;
+        fp->port.foreign_page = !referer_allowed(req);
         strcpy(fp->callback, "jsonpcallback");
         if (http_query_param(req->target, req->target_len, "jsonp", &v, &vn) == 0) {
             char *cb = form_decode(v, vn, &vn);

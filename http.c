@@ -529,6 +529,23 @@ enum http_origin http_classify_origin(const struct http_request *req,
     return HTTP_ORIGIN_FOREIGN;
 }
 
+/* True if a page from origin[0..olen) ("http://host:port", as a
+ * browser writes it) may use this server under the --origin policy:
+ * req's own Host, a listed origin, or any with "*". For callers that
+ * learn a page's origin from somewhere other than the Origin field (a
+ * JSONP script load carries only a Referer). */
+bool http_origin_allowed(const char *origin, size_t olen,
+                         const struct http_request *req, const char *origins)
+{
+    int count;
+    const struct http_header *host = http_find_header(req, "Host", &count);
+    if (count == 1 && origin_matches_host(origin, olen, host->value, host->value_len))
+        return true;
+    if (origins && strcmp(origins, "*") == 0)
+        return true;
+    return origins && http_has_token(origins, strlen(origins), origin, olen);
+}
+
 /* Apply the Origin policy (see http_classify_origin for what origins
  * means). Returns 0 when the request may go ahead, 400 for a duplicate
  * Origin field, 403 for an origin that is not allowed. *why is always set

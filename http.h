@@ -82,6 +82,8 @@ const struct http_header *http_find_header(const struct http_request *req,
                                            const char *name, int *count);
 int http_query_param(const char *target, size_t len, const char *name,
                      const char **val, size_t *val_len);
+bool http_origin_allowed(const char *origin, size_t olen,
+                         const struct http_request *req, const char *origins);
 enum http_origin http_classify_origin(const struct http_request *req,
                                       const char *origins);
 
