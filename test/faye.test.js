@@ -713,6 +713,19 @@ test('wshub only: a publish needs the clientId of a live session', WSHUB_ONLY, a
   });
 });
 
+test('wshub only: subscribe then publish in one tick, on long-polling, hears its own message', WSHUB_ONLY, async (t) => {
+  // faye's client puts the publish ahead of the subscribe in one batch;
+  // wshub handles a batch's meta messages first (bayeux.c, bx_input).
+  const server = await startServer(MOUNT);
+  t.after(() => server.stop());
+  const c = new faye.Client(`${server.url}/faye`, { timeout: 10, retry: 1 });
+  c.disable('websocket');
+  t.after(() => c.disconnect());
+  const heard = new Promise((resolve) => c.subscribe('/messages', resolve));
+  c.publish('/messages', { text: 'Hello world' });
+  assert.deepStrictEqual(await withTimeout(heard, 5000, 'the page to hear its own message'), { text: 'Hello world' });
+});
+
 test('wshub only: a second held connect answers the first at once', WSHUB_ONLY, async (t) => {
   const server = await startServer([...MOUNT, '--faye-timeout', '10']);
   t.after(() => server.stop());
