@@ -718,11 +718,10 @@ test('wshub only: subscribe then publish in one tick, on long-polling, hears its
   // wshub handles a batch's meta messages first (bayeux.c, bx_input).
   const server = await startServer(MOUNT);
   t.after(() => server.stop());
-  const c = new faye.Client(`${server.url}/faye`, { timeout: 10, retry: 1 });
-  c.disable('websocket');
-  t.after(() => c.disconnect());
-  const heard = new Promise((resolve) => c.subscribe('/messages', resolve));
-  c.publish('/messages', { text: 'Hello world' });
+  const u = new User(server, 'long-polling');
+  t.after(() => u.end());
+  const heard = new Promise((resolve) => u.client.subscribe('/messages', resolve));
+  u.client.publish('/messages', { text: 'Hello world' });
   assert.deepStrictEqual(await withTimeout(heard, 5000, 'the page to hear its own message'), { text: 'Hello world' });
 });
 
