@@ -574,7 +574,7 @@ static void meta_handshake(struct bx *bx, const struct bx_message *m, char *err,
         if (!c)
             set_error(err, 503, "", "Too many clients");
     }
-    reply_open(r, m, err, true);
+    reply_open(r, m, err, false); /* the clientId is the one made here */
     jb_lit(r, ",\"version\":\"" BX_VERSION "\",\"supportedConnectionTypes\":");
     /* A page whose origin --origin does not allow would be refused on
      * WebSocket and on CORS, and faye's browser client, once it has
@@ -657,6 +657,8 @@ static bool meta_connect(struct bx *bx, struct bx_port *port, const struct bx_me
     }
     if (c->held) /* faye would never answer the first one (§5) */
         release(c);
+    if (port->held && port->held != c) /* one socket, another client's connect */
+        release(port->held);
     int64_t hold = hold_for(bx, m);
     bool answer_now = hold == 0 || (!port->socket && c->queue.len > 0);
     if (answer_now) {
@@ -828,7 +830,11 @@ static struct bx_port *meta_disconnect(struct bx *bx, struct bx_port *port,
         return NULL;
     struct bx_port *sock = c->socket;
     client_destroy(c, NULL);
-    return sock ? sock : (port->socket ? port : NULL);
+    if (sock && sock != port) { /* its own socket, not this one: close it now */
+        sock->ops->close(sock);
+        sock = NULL;
+    }
+    return port->socket ? port : NULL; /* this one, once the replies are out */
 }
 
 /* ========================================================================
@@ -857,7 +863,8 @@ static void publish(struct bx *bx, const struct bx_port *port, const struct bx_m
         if (strncmp(m->channel, bx->handlers[k].prefix, strlen(bx->handlers[k].prefix)) == 0)
             h = &bx->handlers[k];
     if (!err[0] && h) {
-        h->fn(h->ud, m, err, BX_ERR_LEN);
+        if (!h->fn(h->ud, m, err, BX_ERR_LEN) && !err[0])
+            set_error(err, 403, m->channel, "Forbidden");
     } else if (!err[0]) {
         struct jbuf d = {0};
         jb_lit(&d, "{\"channel\":");
@@ -906,7 +913,14 @@ static struct bx_port *handle(struct bx *bx, struct bx_port *port, const char *r
             if (!err[0])
                 set_error(err, 403, m.channel, "Forbidden");
     if (!m.channel_ok && !err[0]) {
-        set_error(err, 405, m.channel, "Invalid channel");
+        /* Missing, not a string, or longer than BX_MAX_CHANNEL: the
+         * error names it as sent, as far as the error has room. */
+        const char *v;
+        size_t vn;
+        char as_sent[BX_ERR_LEN - 32];
+        field(&m, "channel", &v, &vn);
+        get_string(v, vn, as_sent, sizeof as_sent);
+        set_error(err, 405, as_sent, "Invalid channel");
         reply_open(&r, &m, err, true);
         jb_lit(&r, "}");
     } else if (strcmp(m.channel, "/meta/handshake") == 0) {
