@@ -36,8 +36,11 @@
  */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include "apps.h"
+#include "history.h"
 #include "hub.h"
+#include "journal.h"
 #include "json.h"
+#include "timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,16 +52,9 @@
 #define CHAT_MAX_ROOM 32     /* bytes of a room name */
 #define CHAT_MAX_JOINED 20   /* rooms one user may be in */
 #define CHAT_MAX_ROOMS 100   /* rooms in the whole chat */
-#define CHAT_HISTORY 50      /* messages kept per room */
+#define CHAT_HISTORY HIST_KEEP /* messages kept per room (history.h) */
+#define CHAT_SYNC_MS 1000    /* --data: the journal is synced this often */
 #define CHAT_LOBBY "general" /* everyone joins it on connect */
-
-struct chat_room {
-    char name[CHAT_MAX_ROOM + 1];
-    char *history[CHAT_HISTORY]; /* message JSON objects, a ring */
-    size_t head;                 /* index of the oldest message */
-    size_t count;                /* messages held, <= CHAT_HISTORY */
-    struct chat_room *next;
-};
 
 struct chat_user {
     char name[CHAT_MAX_NAME + 1]; /* the nickname, UTF-8 */
@@ -67,8 +63,11 @@ struct chat_user {
 struct chat {
     struct hub *hub;         /* for this node's number in a cluster */
     struct hub_nsp *nsp;     /* the namespace "/" */
-    struct chat_room *rooms; /* every room with members (and the lobby) */
-    size_t nrooms;           /* length of that list */
+    struct hist hist;        /* every room with members (and the lobby),
+                              * and the messages each keeps */
+    struct journal *journal; /* --data: every change is a record, or NULL */
+    struct timer sync;       /* armed while the journal waits for its
+                              * once-a-second fdatasync (journal_tick) */
     long long next_id;       /* id of the next message */
     struct jbuf out;         /* replies are built here, memory reused */
     chat_listener *listener; /* hears every message posted (chat_listen) */
@@ -195,70 +194,50 @@ static void iso_now(char out[32])
  * Rooms and their history
  * ======================================================================== */
 
-static struct chat_room *room_find(struct chat *c, const char *name)
+static struct hist_room *room_find(struct chat *c, const char *name)
 {
-    for (struct chat_room *r = c->rooms; r; r = r->next) {
-        if (strcmp(r->name, name) == 0)
-            return r;
-    }
-    return NULL;
+    return hist_room(&c->hist, name);
+}
+
+/* With --data, write the record built in jb to the journal before the
+ * change it describes is made or acknowledged (so kill -9 loses nothing
+ * that was acknowledged), and have the journal synced within a second.
+ * Returns 0, or -1 if it could not be written: the change must then not
+ * be made. Without --data, 0. */
+static int persist(struct chat *c, struct jbuf *jb)
+{
+    if (!c->journal)
+        return 0;
+    if (jb->oom || journal_append(c->journal, jb->p, jb->len) != 0)
+        return -1;
+    if (!timer_armed(&c->sync))
+        hub_timer_set(c->hub, &c->sync, hub_now(c->hub) + CHAT_SYNC_MS);
+    return 0;
 }
 
 /* The room called name, created if there is space. NULL if not. */
-static struct chat_room *room_get(struct chat *c, const char *name)
+static struct hist_room *room_get(struct chat *c, const char *name)
 {
-    struct chat_room *r = room_find(c, name);
-    if (r || c->nrooms >= CHAT_MAX_ROOMS)
+    struct hist_room *r = room_find(c, name);
+    if (r || c->hist.nrooms >= CHAT_MAX_ROOMS)
         return r;
-    r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    snprintf(r->name, sizeof r->name, "%s", name);
-    r->next = c->rooms;
-    c->rooms = r;
-    c->nrooms++;
-    return r;
-}
-
-static void room_free(struct chat_room *r)
-{
-    for (size_t i = 0; i < r->count; i++)
-        free(r->history[(r->head + i) % CHAT_HISTORY]);
-    free(r);
+    struct jbuf jb = {0};
+    hist_record_room(&jb, "room", name);
+    int bad = persist(c, &jb);
+    jb_free(&jb);
+    return bad ? NULL : hist_room_add(&c->hist, name);
 }
 
 /* Forget a room nobody is in any more (the lobby stays). */
 static void room_forget_if_empty(struct chat *c, const char *name)
 {
-    if (strcmp(name, CHAT_LOBBY) == 0 || hub_room_size(c->nsp, name) > 0)
+    if (strcmp(name, CHAT_LOBBY) == 0 || hub_room_size(c->nsp, name) > 0 || !room_find(c, name))
         return;
-    for (struct chat_room **p = &c->rooms; *p; p = &(*p)->next) {
-        if (strcmp((*p)->name, name) == 0) {
-            struct chat_room *r = *p;
-            *p = r->next;
-            c->nrooms--;
-            room_free(r);
-            return;
-        }
-    }
-}
-
-/* Keep msg (a JSON object) as the room's newest message. Once the ring
- * is full, the oldest message's memory is reused (realloc of a block of
- * much the same size usually stays in place). */
-static void room_remember(struct chat_room *r, const char *msg, size_t len)
-{
-    size_t slot = (r->head + r->count) % CHAT_HISTORY;
-    char *copy = realloc(r->count == CHAT_HISTORY ? r->history[slot] : NULL, len + 1);
-    if (!copy)
-        return; /* history is best effort; the message itself went out */
-    memcpy(copy, msg, len);
-    copy[len] = '\0';
-    r->history[slot] = copy;
-    if (r->count == CHAT_HISTORY)
-        r->head = (r->head + 1) % CHAT_HISTORY;
-    else
-        r->count++;
+    struct jbuf jb = {0};
+    hist_record_room(&jb, "forget", name);
+    if (persist(c, &jb) == 0)
+        hist_room_forget(&c->hist, name);
+    jb_free(&jb);
 }
 
 /* ========================================================================
@@ -343,7 +322,7 @@ static void on_disconnect(struct hub_socket *s, struct hub_event *ev, void *ud)
  * message, keep it in the room's history, send it to the room's members
  * and to the listener (another protocol's bridge). Returns the message's
  * id, and its text in c->out; or -1 if out of memory. */
-static long long post_as(struct chat *c, struct chat_room *r, const char *user_id,
+static long long post_as(struct chat *c, struct hist_room *r, const char *user_id,
                          const char *name, const char *via, const char *text, char ts[32])
 {
     iso_now(ts);
@@ -369,8 +348,15 @@ static long long post_as(struct chat *c, struct chat_room *r, const char *user_i
     jb_lit(jb, "}");
     if (jb->oom)
         return -1;
+    struct jbuf rec = {0};
+    hist_record_post(&rec, 0, jb->p, jb->len);
+    int bad = persist(c, &rec) != 0 || hist_add(&c->hist, r, id, jb->p, jb->len) != 0;
+    jb_free(&rec);
+    if (bad) {
+        c->next_id--; /* nothing was said: the id is free again */
+        return -1;
+    }
     struct hub_args msg = {jb->p, jb->len, NULL, 0};
-    room_remember(r, jb->p, jb->len);
     hub_emit_to(c->nsp, r->name, NULL, "message", &msg);
     if (c->listener)
         c->listener(c->listener_ud, r->name, jb->p, jb->len);
@@ -382,7 +368,7 @@ static long long post_as(struct chat *c, struct chat_room *r, const char *user_i
 static void post(struct chat *c, struct hub_socket *s, struct hub_event *ev,
                  const char *room, const char *text)
 {
-    struct chat_room *r = room_find(c, room);
+    struct hist_room *r = room_find(c, room);
     if (!r || !hub_in_room(s, room)) {
         fail(c, s, ev, "join the room first");
         return;
@@ -417,33 +403,284 @@ void chat_listen(struct chat *c, chat_listener *fn, void *ud)
 
 /* Post a message that came through another protocol: text and name are
  * JSON values as sent (name may be NULL: then dflt_name), checked by the
- * same rules as a socket's. The room must exist. Returns 0, or -1 with
- * *why set to what the client should hear. */
-int chat_post_from(struct chat *c, const char *room, const char *user_id, const char *via,
-                   const char *text, size_t tlen, const char *name, size_t nlen,
-                   const char *dflt_name, const char **why)
+ * same rules as a socket's. The room must exist. Returns CHAT_DONE with
+ * *id set, or what went wrong with *why for the client. */
+enum chat_result chat_post_from(struct chat *c, const char *room, const char *user_id,
+                                const char *via, const char *text, size_t tlen,
+                                const char *name, size_t nlen, const char *dflt_name,
+                                long long *id, const char **why)
 {
     char t[CHAT_MAX_TEXT + 1], n[CHAT_MAX_NAME + 1], ts[32];
-    struct chat_room *r = room_find(c, room);
+    struct hist_room *r = room_find(c, room);
     if (!r) {
         *why = "No such room";
-        return -1;
+        return CHAT_NO_ROOM;
     }
     if (!text || user_text(text, tlen, t, CHAT_MAX_TEXT, true) != 0) {
         *why = "text must be a string of 1 to 2000 bytes";
-        return -1;
+        return CHAT_INVALID;
     }
     if (name && user_text(name, nlen, n, CHAT_MAX_NAME, false) != 0) {
         *why = "name must be 1 to 32 bytes without control characters";
-        return -1;
+        return CHAT_INVALID;
     }
     if (!name)
         snprintf(n, sizeof n, "%s", dflt_name);
-    if (post_as(c, r, user_id, n, via, t, ts) < 0) {
-        *why = "out of memory";
+    *id = post_as(c, r, user_id, n, via, t, ts);
+    if (*id < 0) {
+        *why = c->journal ? "could not save the message" : "out of memory";
+        return CHAT_FAILED;
+    }
+    return CHAT_DONE;
+}
+
+/* Write room's members on this node as [{userId, name}]. */
+void chat_members_json(struct chat *c, const char *room, struct jbuf *jb)
+{
+    size_t n;
+    struct hub_socket *const *m = hub_room_members(c->nsp, room, &n);
+    bool first = true;
+    jb_lit(jb, "[");
+    for (size_t i = 0; m && i < n; i++) {
+        if (!user_of(m[i]))
+            continue;
+        jb_lit(jb, first ? "{" : ",{");
+        jb_user(jb, m[i]);
+        jb_lit(jb, "}");
+        first = false;
+    }
+    jb_lit(jb, "]");
+}
+
+/* The message id kept in room, or NULL. */
+const struct hist_msg *chat_message(struct chat *c, const char *room, long long id)
+{
+    struct hist_room *r = room_find(c, room);
+    return r ? hist_find(r, id) : NULL;
+}
+
+const struct hist *chat_history(const struct chat *c)
+{
+    return &c->hist;
+}
+
+struct hub_nsp *chat_nsp(const struct chat *c)
+{
+    return c->nsp;
+}
+
+/* Find message id in room for a change by owner (a socket id that must
+ * be its author, or NULL for the API). */
+static enum chat_result find_for_change(struct chat *c, const char *room, long long id,
+                                        const char *owner, struct hist_room **r,
+                                        const struct hist_msg **m, const char **why)
+{
+    char author[64];
+    const char *v;
+    size_t vn, len;
+    *r = room_find(c, room);
+    *m = *r ? hist_find(*r, id) : NULL;
+    if (!*r) {
+        *why = "No such room";
+        return CHAT_NO_ROOM;
+    }
+    if (!*m) {
+        *why = "No such message";
+        return CHAT_NO_MESSAGE;
+    }
+    if (owner && (json_get((*m)->json, (*m)->len, "userId", &v, &vn) != 0 ||
+                  json_string(v, vn, author, sizeof author - 1, &len) < 0 ||
+                  (author[len] = '\0', strcmp(author, owner) != 0))) {
+        *why = "not your message";
+        return CHAT_NOT_YOURS;
+    }
+    return CHAT_DONE;
+}
+
+/* Copy field key of the message object m into jb as ,"key":value. */
+static void copy_field(struct jbuf *jb, const struct hist_msg *m, const char *key)
+{
+    const char *v;
+    size_t vn;
+    if (json_get(m->json, m->len, key, &v, &vn) != 0)
+        return;
+    jb_lit(jb, ",");
+    jb_str(jb, key, strlen(key));
+    jb_lit(jb, ":");
+    jb_raw(jb, v, vn);
+}
+
+/* Change the text of message id in room (text: a JSON value as sent),
+ * marking it edited now: journal, keep, and tell the room
+ * message-edit {room, id, text, edited}. */
+enum chat_result chat_edit(struct chat *c, const char *room, long long id, const char *text,
+                           size_t tlen, const char *owner, const char **why)
+{
+    struct hist_room *r;
+    const struct hist_msg *m;
+    char t[CHAT_MAX_TEXT + 1], ts[32];
+    enum chat_result res = find_for_change(c, room, id, owner, &r, &m, why);
+    if (res != CHAT_DONE)
+        return res;
+    if (!text || user_text(text, tlen, t, CHAT_MAX_TEXT, true) != 0) {
+        *why = "text must be a string of 1 to 2000 bytes";
+        return CHAT_INVALID;
+    }
+    iso_now(ts);
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, ",\"text\":");
+    jb_str(jb, t, strlen(t));
+    copy_field(jb, m, "userId");
+    copy_field(jb, m, "name");
+    copy_field(jb, m, "room");
+    copy_field(jb, m, "timestamp");
+    copy_field(jb, m, "via");
+    jb_lit(jb, ",\"edited\":");
+    jb_str(jb, ts, strlen(ts));
+    jb_lit(jb, "}");
+    struct jbuf rec = {0};
+    hist_record_edit(&rec, room, id, jb->p, jb->len);
+    bool bad = jb->oom || persist(c, &rec) != 0 || hist_replace(r, id, jb->p, jb->len) != 0;
+    jb_free(&rec);
+    if (bad) {
+        *why = "could not save the change";
+        return CHAT_FAILED;
+    }
+    jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, ",\"text\":");
+    jb_str(jb, t, strlen(t));
+    jb_lit(jb, ",\"edited\":");
+    jb_str(jb, ts, strlen(ts));
+    jb_lit(jb, "}");
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_emit_to(c->nsp, room, NULL, "message-edit", &a);
+    }
+    return CHAT_DONE;
+}
+
+/* Delete message id from room: journal, forget, and tell the room
+ * message-delete {room, id}. */
+enum chat_result chat_delete(struct chat *c, const char *room, long long id, const char *owner,
+                             const char **why)
+{
+    struct hist_room *r;
+    const struct hist_msg *m;
+    enum chat_result res = find_for_change(c, room, id, owner, &r, &m, why);
+    if (res != CHAT_DONE)
+        return res;
+    struct jbuf rec = {0};
+    hist_record_delete(&rec, room, id);
+    bool bad = persist(c, &rec) != 0;
+    jb_free(&rec);
+    if (bad) {
+        *why = "could not save the change";
+        return CHAT_FAILED;
+    }
+    hist_remove(r, id);
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"room\":");
+    jb_str(jb, room, strlen(room));
+    jb_lit(jb, ",\"id\":");
+    jb_int(jb, id);
+    jb_lit(jb, "}");
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_emit_to(c->nsp, room, NULL, "message-delete", &a);
+    }
+    return CHAT_DONE;
+}
+
+/* ========================================================================
+ * --data: the journal
+ * ======================================================================== */
+
+static int journal_record(void *ud, const char *json, size_t len)
+{
+    struct chat *c = ud;
+    return hist_apply(&c->hist, json, len) < 0 ? -1 : 0;
+}
+
+/* A rewrite: every live record, rooms first, each with what it keeps. */
+static int journal_dump(void *ud, struct journal_writer *w)
+{
+    struct chat *c = ud;
+    struct jbuf jb = {0};
+    /* First the largest id ever given: the messages that carried it may
+     * be gone, and ids must never be given twice. */
+    hist_record_last_id(&jb, c->hist.max_id);
+    int bad = jb.oom || journal_write_record(w, jb.p, jb.len) != 0;
+    for (struct hist_room *r = c->hist.rooms; r && !bad; r = r->next) {
+        jb_reset(&jb);
+        hist_record_room(&jb, "room", r->name);
+        bad = jb.oom || journal_write_record(w, jb.p, jb.len) != 0;
+        for (size_t i = 0; i < r->count && !bad; i++) {
+            const struct hist_msg *m = hist_at(r, i);
+            jb_reset(&jb);
+            hist_record_post(&jb, m->rev, m->json, m->len);
+            bad = jb.oom || journal_write_record(w, jb.p, jb.len) != 0;
+        }
+    }
+    jb_free(&jb);
+    return bad ? -1 : 0;
+}
+
+static uint64_t journal_live(void *ud)
+{
+    struct chat *c = ud;
+    return hist_live_bytes(&c->hist, JOURNAL_RECORD_OVERHEAD);
+}
+
+/* The once-a-second tick: the journal syncs and, if due, rewrites. */
+static void sync_fire(struct timer *t, int64_t now)
+{
+    struct chat *c = (struct chat *)((char *)t - offsetof(struct chat, sync));
+    journal_tick(c->journal, now);
+}
+
+/* --data DIR: replay DIR's journal into the rooms, then record every
+ * change there. Message ids go on from the largest one replayed.
+ * Returns 0, or -1 said on stderr. */
+int chat_open_data(struct chat *c, const char *dir)
+{
+    static const struct journal_replay cb = {journal_record, journal_dump, journal_live};
+    char err[256];
+    c->journal = journal_open(dir, &cb, c, err, sizeof err);
+    if (!c->journal) {
+        fprintf(stderr, "wshub: --data %s: %s\n", dir, err);
         return -1;
     }
-    return 0;
+    if (c->hist.max_id > c->next_id)
+        c->next_id = c->hist.max_id;
+    c->sync.fire = sync_fire;
+    return room_get(c, CHAT_LOBBY) ? 0 : -1;
+}
+
+/* Shutting down: stop the sync timer (a hub timer, so before hub_free)
+ * and close the journal, which syncs what it has. */
+void chat_close_data(struct chat *c)
+{
+    if (!c || !c->journal)
+        return;
+    hub_timer_cancel(c->hub, &c->sync);
+    journal_close(c->journal);
+    c->journal = NULL;
+}
+
+bool chat_data_healthy(const struct chat *c)
+{
+    return !c->journal || journal_healthy(c->journal);
+}
+
+const struct journal *chat_journal(const struct chat *c)
+{
+    return c->journal;
 }
 
 /* Read the "room" field of the object arg into room. Returns 0, or -1
@@ -485,6 +722,68 @@ static void on_message(struct hub_socket *s, struct hub_event *ev, void *ud)
     first_arg(ev, &arg, &alen);
     if (text_field(c, s, ev, arg, alen, text) == 0)
         post(c, s, ev, CHAT_LOBBY, text);
+}
+
+/* Read the "id" field of the object arg. Returns 0, or -1 after
+ * answering the ack with the error. */
+static int id_field(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                    const char *arg, size_t alen, long long *id)
+{
+    const char *v;
+    size_t vlen;
+    int64_t x;
+    if (json_get(arg, alen, "id", &v, &vlen) != 0 || json_int(v, vlen, INT64_MAX / 2, &x) != 0) {
+        fail(c, s, ev, "id must be a message id");
+        return -1;
+    }
+    *id = (long long)x;
+    return 0;
+}
+
+/* Answer a change's ack: {ok:true}, or {error}. */
+static void change_answer(struct chat *c, struct hub_socket *s, struct hub_event *ev,
+                          enum chat_result r, const char *why)
+{
+    if (r != CHAT_DONE) {
+        fail(c, s, ev, why);
+        return;
+    }
+    struct jbuf *jb = out(c);
+    jb_lit(jb, "{\"ok\":true}");
+    reply(s, ev, jb);
+}
+
+/* edit {room, id, text}: change one of one's own messages (the same
+ * path as the API's PUT, chat_edit). */
+static void on_edit(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg, *text, *why = "";
+    size_t alen, tlen;
+    char room[CHAT_MAX_ROOM + 1];
+    long long id;
+    first_arg(ev, &arg, &alen);
+    if (room_field(c, s, ev, arg, alen, room) != 0 || id_field(c, s, ev, arg, alen, &id) != 0)
+        return;
+    if (json_get(arg, alen, "text", &text, &tlen) != 0)
+        text = NULL;
+    enum chat_result r = chat_edit(c, room, id, text, tlen, hub_socket_id(s), &why);
+    change_answer(c, s, ev, r, why);
+}
+
+/* delete {room, id}: delete one of one's own messages (chat_delete). */
+static void on_delete(struct hub_socket *s, struct hub_event *ev, void *ud)
+{
+    struct chat *c = ud;
+    const char *arg, *why = "";
+    size_t alen;
+    char room[CHAT_MAX_ROOM + 1];
+    long long id;
+    first_arg(ev, &arg, &alen);
+    if (room_field(c, s, ev, arg, alen, room) != 0 || id_field(c, s, ev, arg, alen, &id) != 0)
+        return;
+    enum chat_result r = chat_delete(c, room, id, hub_socket_id(s), &why);
+    change_answer(c, s, ev, r, why);
 }
 
 /* room-message {room, text}: post to one room. */
@@ -572,7 +871,7 @@ static void join_answer(const char *json, size_t len, void *ud)
 {
     struct pending *pj = ud;
     struct chat *c = pj->chat;
-    struct chat_room *r = room_find(c, pj->room);
+    struct hist_room *r = room_find(c, pj->room);
     struct jbuf *jb = out(c);
     jb_lit(jb, "{\"room\":");
     jb_str(jb, pj->room, strlen(pj->room));
@@ -588,7 +887,7 @@ static void join_answer(const char *json, size_t len, void *ud)
     for (size_t i = 0; r && i < r->count; i++) {
         if (i > 0)
             jb_raw(jb, ",", 1);
-        jb_lit(jb, r->history[(r->head + i) % CHAT_HISTORY]);
+        jb_raw(jb, hist_at(r, i)->json, hist_at(r, i)->len);
     }
     jb_lit(jb, "]}");
     answer_later(pj, jb);
@@ -611,7 +910,7 @@ static void on_join(struct hub_socket *s, struct hub_event *ev, void *ud)
         fail(c, s, ev, "you are in 20 rooms already");
         return;
     }
-    struct chat_room *r = room_get(c, room);
+    struct hist_room *r = room_get(c, room);
     if (!r) {
         fail(c, s, ev, "the chat has 100 rooms already");
         return;
@@ -728,7 +1027,7 @@ static void rooms_answer(const char *json, size_t len, void *ud)
     struct chat *c = pj->chat;
     static struct room_count v[CHAT_MAX_ROOMS * 2];
     size_t n = 0, pos = 0, slen;
-    for (struct chat_room *r = c->rooms; r; r = r->next) {
+    for (struct hist_room *r = c->hist.rooms; r; r = r->next) {
         snprintf(v[n].name, sizeof v[n].name, "%s", r->name);
         v[n++].members = 0;
     }
@@ -792,6 +1091,8 @@ struct chat *chat_init(struct hub *h)
         {"disconnect", on_disconnect},
         {"message", on_message},
         {"room-message", on_room_message},
+        {"edit", on_edit},
+        {"delete", on_delete},
         {"join", on_join},
         {"leave", on_leave},
         {"nick", on_nick},
@@ -822,10 +1123,8 @@ void chat_free(struct chat *c)
     if (!c)
         return;
     jb_free(&c->out);
-    while (c->rooms) {
-        struct chat_room *r = c->rooms;
-        c->rooms = r->next;
-        room_free(r);
-    }
+    hist_free(&c->hist);
+    if (c->journal)
+        journal_close(c->journal);
     free(c);
 }

@@ -68,6 +68,8 @@ struct options {
     size_t faye_max_batch; /* messages in one request or frame */
     size_t faye_max_subs;  /* subscriptions per Bayeux client */
     size_t faye_max_clients; /* Bayeux sessions in all */
+    const char *data_dir;  /* --data DIR: the chat's journal, or NULL */
+    const char *api_token_file; /* the REST API's write token, or NULL */
 };
 
 int options_parse(int argc, char **argv, struct options *opt); /* options.c:
@@ -181,6 +183,7 @@ int64_t now_ms(void);
 void loop_timer_set(struct timer *t, int64_t when);
 int64_t loop_ping_time(int64_t now, int interval);
 void loop_timer_cancel(struct timer *t);
+void loop_count_conns(size_t *http, size_t *websocket, size_t *polling);
 const char *conn_peer_name(const struct conn *c);
 void conn_log(const struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -227,6 +230,14 @@ void engine_shutdown(void);
 void engine_free(void);
 bool engine_pending(void);
 
+/* ---- api.c: the REST API; metrics.c: /metrics and /healthz ------------------ */
+
+void api_request(struct conn *c, const struct http_request *req, const char *path,
+                 uint8_t *body, size_t body_len);
+void api_refuse(struct conn *c, int status, const char *why);
+void metrics_serve(struct conn *c, bool head_only);
+void healthz_serve(struct conn *c, bool head_only);
+
 /* ---- faye.c: Bayeux (--faye) ------------------------------------------------ */
 
 struct chat;
@@ -241,5 +252,6 @@ void faye_end_of_turn(void);
 int64_t faye_next_deadline(void);
 void faye_tick(int64_t now);
 void faye_free(void);
+size_t faye_sessions(void);
 
 #endif

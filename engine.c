@@ -36,6 +36,7 @@
 #include "eio.h"
 #include "http.h"
 #include "hub.h"
+#include "metrics.h"
 #include "pool.h"
 
 #include <openssl/rand.h>
@@ -259,6 +260,9 @@ static void session_send(struct eio_session *s, int type, bool binary,
         *w++ = EIO_SEPARATOR;
     eio_encode(w, type, binary, p, n);
     s->queue.len += need;
+    /* Its bytes as a WebSocket frame would carry them: the type and the
+     * text, or the binary data (not base64, not the \x1e). */
+    metrics_messages(METRICS_POLLING, true, 1, binary ? n : n + 1);
     want_flush(s);
 }
 
@@ -634,6 +638,7 @@ static void poll_post(struct conn *c, struct eio_session *s, uint8_t *body,
         r = eio_payload_next(body, n, &pos, &pkt, &why);
         if (r == 1) {
             trace_packet(c, "<-", pkt.type, pkt.binary, pkt.data, pkt.len);
+            metrics_messages(METRICS_POLLING, false, 1, pkt.binary ? pkt.len : pkt.len + 1);
             if (packet_in(s, &pkt, &why) != 0)
                 r = -1;
         }

@@ -37,6 +37,7 @@
 #include "bayeux.h"
 #include "conn.h"
 #include "http.h"
+#include "metrics.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -127,6 +128,21 @@ static void answer(struct conn *c, struct faye_port *fp, const char *json, size_
     jb_free(&body);
 }
 
+/* How many Bayeux messages a batch holds, for /metrics: the elements
+ * of a JSON array, or 1 for a bare object (§1). The text is well formed
+ * (bx_input has checked it, or bayeux.c wrote it); this is one more
+ * pass over it. */
+static size_t batch_size(const char *json, size_t len)
+{
+    if (json_type_of(json, len) != JSON_ARRAY)
+        return 1;
+    size_t count = 0, pos = 0, n;
+    const char *e;
+    while (json_array_next(json, len, &pos, &e, &n) == 1)
+        count++;
+    return count;
+}
+
 /* bayeux.c's send: a request's answer, or a frame on a socket. */
 static void port_send(struct bx_port *p, const char *json, size_t len)
 {
@@ -135,6 +151,7 @@ static void port_send(struct bx_port *p, const char *json, size_t len)
     if (c->state == CONN_DEAD)
         return;
     trace_json(c, "->", p->socket ? "frame" : "answer", json, len);
+    metrics_messages(METRICS_BAYEUX, true, batch_size(json, len), len);
     if (p->socket) {
         conn_ws_send_frame(c, WS_OP_TEXT, (const uint8_t *)json, len);
         conn_later(c);
@@ -397,6 +414,8 @@ void faye_request(struct conn *c, const struct http_request *req, uint8_t *body,
     if (!bad)
         trace_json(c, "<-", fp->jsonp ? "jsonp" : "post", json, jlen);
     int r = bad ? 0 : bx_input(faye.bx, &fp->port, json, jlen, now_ms());
+    if (!bad && r == 0)
+        metrics_messages(METRICS_BAYEUX, false, batch_size(json, jlen), jlen);
     free(json);
     if (bad || r != 0) {
         refuse(c, r == BX_ERR_TOO_MANY ? 413 : 400,
@@ -427,6 +446,8 @@ void faye_ws_message(struct conn *c, int opcode, uint8_t *p, size_t n)
     }
     trace_json(c, "<-", "frame", (const char *)p, n);
     int r = bx_input(faye.bx, &fp->port, (const char *)p, n, now_ms());
+    if (r == 0)
+        metrics_messages(METRICS_BAYEUX, false, batch_size((const char *)p, n), n);
     if (r != 0) {
         conn_log(c, "bayeux: %s", r == BX_ERR_TOO_MANY ? "frame over --faye-max-batch"
                                                        : "malformed message JSON");
@@ -528,13 +549,15 @@ static bool chat_publish(void *ud, const struct bx_message *m, char *err, size_t
             name = NULL;
     }
     snprintf(author, sizeof author, "faye:%s", m->client_id);
-    if (strchr(room, '/') ||
-        chat_post_from(faye.chat, room, author, "faye", text, tlen, name, nlen, "faye", &why) != 0) {
-        snprintf(err, cap, "%d:%s:%s", strchr(room, '/') || strcmp(why, "No such room") == 0 ? 404 : 400,
-                 m->channel, strchr(room, '/') ? "No such room" : why);
-        return false;
-    }
-    return true;
+    long long id;
+    enum chat_result r = strchr(room, '/') ? CHAT_NO_ROOM
+                       : chat_post_from(faye.chat, room, author, "faye", text, tlen, name, nlen,
+                                        "faye", &id, &why);
+    if (r == CHAT_DONE)
+        return true;
+    snprintf(err, cap, "%d:%s:%s", r == CHAT_NO_ROOM ? 404 : r == CHAT_INVALID ? 400 : 500,
+             m->channel, r == CHAT_NO_ROOM ? "No such room" : why);
+    return false;
 }
 
 /* Every chat message: to the Bayeux subscribers of /chat/ROOM. */
@@ -630,6 +653,12 @@ void faye_tick(int64_t now)
         bx_tick(faye.bx, now);
         bx_flush(faye.bx);
     }
+}
+
+/* Bayeux sessions open now, for /metrics; 0 without --faye. */
+size_t faye_sessions(void)
+{
+    return faye.bx ? bx_clients(faye.bx) : 0;
 }
 
 void faye_free(void)

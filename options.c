@@ -42,6 +42,8 @@ static const struct options default_options = {
     .faye_max_batch = 100,
     .faye_max_subs = 100,
     .faye_max_clients = 10000,
+    .data_dir = NULL,
+    .api_token_file = NULL,
 };
 
 
@@ -89,6 +91,9 @@ static void usage(FILE *f)
         "                        or close 1008 (100)\n"
         "  --faye-max-subs N     subscriptions per Bayeux client (100)\n"
         "  --faye-max-clients N  Bayeux sessions in all (10000)\n"
+        "  --data DIR            keep the chat's rooms and messages in DIR/journal\n"
+        "  --api-token-file FILE  the token REST API writes need (or the\n"
+        "                        WSHUB_API_TOKEN environment variable)\n"
         "  --help, --version\n");
 }
 
@@ -117,6 +122,7 @@ int options_parse(int argc, char **argv, struct options *opt)
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
            O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_ADMIN, O_ADMIN_AUTH, O_ADMIN_RO,
            O_FAYE, O_FAYE_TIMEOUT, O_FAYE_TOKEN, O_FAYE_BATCH, O_FAYE_SUBS, O_FAYE_CLIENTS,
+           O_DATA, O_API_TOKEN,
            O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
@@ -145,6 +151,8 @@ int options_parse(int argc, char **argv, struct options *opt)
         {"faye-max-batch", required_argument, NULL, O_FAYE_BATCH},
         {"faye-max-subs", required_argument, NULL, O_FAYE_SUBS},
         {"faye-max-clients", required_argument, NULL, O_FAYE_CLIENTS},
+        {"data", required_argument, NULL, O_DATA},
+        {"api-token-file", required_argument, NULL, O_API_TOKEN},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -228,6 +236,8 @@ int options_parse(int argc, char **argv, struct options *opt)
             if (parse_num("--faye-max-clients", optarg, 1, 1000000, &v)) return -1;
             opt->faye_max_clients = (size_t)v;
             break;
+        case O_DATA: opt->data_dir = optarg; break;
+        case O_API_TOKEN: opt->api_token_file = optarg; break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
         default: usage(stderr); return -1;

@@ -46,7 +46,10 @@
 #include "apps.h"
 #include "cluster.h"
 #include "conn.h"
+#include "history.h"
 #include "hub.h"
+#include "journal.h"
+#include "metrics.h"
 #include "pollset.h"
 #include "pool.h"
 #include "timer.h"
@@ -264,6 +267,11 @@ void conn_kill(struct conn *c, const char *why)
     conn_log(c, "close %s %d %s%s", c->path[0] ? c->path : "-", c->status,
              c->why ? c->why : "",
              c->state == CONN_WS_CLOSING ? " (no Close reply)" : "");
+    /* A WebSocket's close: open or closing, or draining after a Close
+     * (then c->status is a close code, 1000 up; HTTP's are below 600). */
+    if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING ||
+        (c->state == CONN_DRAINING && c->status >= 1000))
+        metrics_ws_close(c->status);
     close(c->fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -633,6 +641,7 @@ static void accept_all(void)
             _Static_assert(sizeof BUSY_BODY - 1 == 50, "Content-Length");
             ssize_t w = send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL);
             (void)w; /* best effort: the socket buffer is empty, so it fits */
+            metrics_http_response(503);
             close(fd);
             fprintf(stderr, "wshub: %s refused 503 (--max-conns %zu reached)\n",
                     peer, srv.opt.max_conns);
@@ -795,6 +804,27 @@ void loop_timer_set(struct timer *t, int64_t when)
 void loop_timer_cancel(struct timer *t)
 {
     timers_cancel(&loop.timers, t);
+}
+
+/* The open connections, for /metrics: WebSockets (open or closing),
+ * long-polling requests in flight (an Engine.IO GET or POST, a held
+ * Bayeux connect), and every other HTTP connection, draining ones too.
+ * One look at each connection: a scrape costs what --max-conns costs. */
+void loop_count_conns(size_t *http, size_t *websocket, size_t *polling)
+{
+    *http = *websocket = *polling = 0;
+    for (size_t i = loop.ps.nfixed; i < loop.ps.n; i++) {
+        const struct conn *c = loop.ps.owners[i];
+        if (c->state == CONN_DEAD)
+            continue; /* closed this turn, not yet freed */
+        if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING)
+            (*websocket)++;
+        else if (c->role == ROLE_POLL_GET || c->role == ROLE_POLL_POST ||
+                 c->role == ROLE_FAYE_HELD)
+            (*polling)++;
+        else
+            (*http)++;
+    }
 }
 
 /* ========================================================================
@@ -990,6 +1020,7 @@ static void cleanup(void)
     engine_free();
     faye_free();
     admin_free();
+    chat_close_data(loop.chat); /* its sync timer is the hub's: first */
     hub_free(srv.hub);
     chat_free(loop.chat);
     pool_free(&loop.pool);
@@ -997,6 +1028,18 @@ static void cleanup(void)
         close(loop.listen_fd);
     pollset_free(&loop.ps);
     timers_free(&loop.timers);
+}
+
+/* What /metrics reads from the chat at scrape time (metrics.h): its
+ * rooms, and whether its journal can still be written. */
+static size_t rooms_now(void *chat)
+{
+    return chat_history(chat)->nrooms;
+}
+
+static bool journal_ok(void)
+{
+    return chat_data_healthy(loop.chat);
 }
 
 int main(int argc, char **argv)
@@ -1057,6 +1100,18 @@ int main(int argc, char **argv)
     }
     if (srv.opt.faye && faye_init(loop.chat) != 0)
         return 1;
+    if ((srv.opt.data_dir || srv.opt.api_token_file) && !loop.chat) {
+        fprintf(stderr, "wshub: --data and --api-token-file need the chat (--app chat)\n");
+        return 1;
+    }
+    if (srv.opt.data_dir && chat_open_data(loop.chat, srv.opt.data_dir) != 0)
+        return 1;
+    if (api_init(loop.chat, srv.opt.api_token_file) != 0)
+        return 1;
+    if (loop.chat)
+        metrics_set_rooms(rooms_now, loop.chat);
+    if (srv.opt.data_dir)
+        metrics_set_journal(journal_stats(chat_journal(loop.chat)), journal_ok);
 
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (loop.listen_fd < 0)

@@ -9,6 +9,8 @@
  *   /engine.io/             plain Engine.IO, with --app echo only
  *   /socket.io/socket.io.js the browser client, built into the binary
  *   --faye PATH             Bayeux: faye's transports (faye.c)
+ *   /api/                   the REST API into the chat (api.c)
+ *   /metrics, /healthz      Prometheus metrics and a health check (metrics.c)
  *   anything else           a file under --root, or 404
  *
  * Request bodies are read here, by Content-Length (RFC 9112 §6.2), and
@@ -29,6 +31,7 @@
 #define _GNU_SOURCE /* realpath, strdup, O_CLOEXEC, PATH_MAX */
 #include "conn.h"
 #include "http.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <fcntl.h>
@@ -83,6 +86,7 @@ void web_send_head(struct conn *c, int status, const char *type,
                      (unsigned long long)length, extra,
                      c->keep_alive ? "" : "Connection: close\r\n");
     c->status = status;
+    metrics_http_response(status);
     if (n > 0 && (size_t)n < sizeof hdr)
         conn_send(c, hdr, (size_t)n);
     else
@@ -316,6 +320,7 @@ void web_upgrade(struct conn *c, const struct http_request *req)
     }
     if (conn_send(c, resp, (size_t)n) != 0)
         return;
+    metrics_http_response(101);
     conn_ws_open(c);
     conn_log(c, "websocket open %s", c->path);
 }
@@ -325,7 +330,8 @@ void web_upgrade(struct conn *c, const struct http_request *req)
  * ======================================================================== */
 
 /* Which handler a path belongs to. */
-enum route { R_FILE, R_ECHO, R_ENGINE, R_CLIENT_JS, R_FAYE, R_FAYE_JS };
+enum route { R_FILE, R_ECHO, R_ENGINE, R_CLIENT_JS, R_FAYE, R_FAYE_JS, R_API,
+             R_METRICS, R_HEALTHZ };
 
 /* req is needed only to tell Bayeux at "/" from the chat page. */
 static enum route route_of(const char *path, const struct http_request *req)
@@ -336,6 +342,12 @@ static enum route route_of(const char *path, const struct http_request *req)
         return R_FAYE;
     if (strcmp(path, "/echo") == 0)
         return R_ECHO;
+    if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0)
+        return R_API;
+    if (strcmp(path, "/metrics") == 0)
+        return R_METRICS;
+    if (strcmp(path, "/healthz") == 0)
+        return R_HEALTHZ;
     if (strcmp(path, "/socket.io/") == 0 || strcmp(path, "/socket.io") == 0)
         return R_ENGINE;
     /* Plain Engine.IO, for the engine.io-protocol test suite. */
@@ -388,6 +400,10 @@ static void handle_request(struct conn *c, const struct http_request *req,
         faye_request(c, req, body, body_len);
         return;
     }
+    if (r == R_API) {
+        api_request(c, req, path, body, body_len);
+        return;
+    }
     if (r == R_ENGINE) {
         char cors[1024];
         status = web_cors(req, cors, sizeof cors);
@@ -419,9 +435,16 @@ static void handle_request(struct conn *c, const struct http_request *req,
     case R_FAYE_JS:
         serve_client_js(c, faye_js, faye_js_len, head);
         return;
+    case R_METRICS:
+        metrics_serve(c, head);
+        return;
+    case R_HEALTHZ:
+        healthz_serve(c, head);
+        return;
     case R_FILE:
     case R_ENGINE:
     case R_FAYE:
+    case R_API:
         break;
     }
     if (http_find_header(req, "Upgrade", NULL) ||
@@ -433,26 +456,39 @@ static void handle_request(struct conn *c, const struct http_request *req,
     serve_file(c, req, path, head);
 }
 
-/* A POST to an Engine.IO path or to Bayeux: the only requests whose
- * body we read. */
+/* A POST to an Engine.IO path or to Bayeux, or a POST or PUT to the API:
+ * the only requests whose body we read. */
 static bool body_wanted(const struct http_request *req)
 {
     char path[HTTP_MAX_REQUEST_LINE];
     const char *why;
-    if (!http_method_is(req, "POST") ||
+    bool post = http_method_is(req, "POST"), put = http_method_is(req, "PUT");
+    if (!(post || put) ||
         http_decode_path(req->target, req->target_len, path, sizeof path, &why) != 0)
         return false;
     enum route r = route_of(path, req);
-    return r == R_ENGINE || r == R_FAYE;
+    return r == R_API || (post && (r == R_ENGINE || r == R_FAYE));
 }
 
-/* Bayeux's POSTs have no session to check before their body is read. */
-static bool bayeux_post(const struct http_request *req)
+/* True if req is for the REST API. */
+static bool is_api(const struct http_request *req)
 {
     char path[HTTP_MAX_REQUEST_LINE];
     const char *why;
     return http_decode_path(req->target, req->target_len, path, sizeof path, &why) == 0 &&
-           route_of(path, req) == R_FAYE;
+           route_of(path, req) == R_API;
+}
+
+/* Bayeux's and the API's bodies have no session to check before they
+ * are read. */
+static bool bayeux_post(const struct http_request *req)
+{
+    char path[HTTP_MAX_REQUEST_LINE];
+    const char *why;
+    if (http_decode_path(req->target, req->target_len, path, sizeof path, &why) != 0)
+        return false;
+    enum route r = route_of(path, req);
+    return r == R_FAYE || r == R_API;
 }
 
 /* The request head at the start of c->msg is complete and its body has
@@ -502,9 +538,13 @@ size_t web_input(struct conn *c, uint8_t *data, size_t len)
         size_t have = len - used - (size_t)n;
         bool wanted = body > 0 && body_wanted(&req);
         if (wanted && body > srv.opt.max_message) {
-            /* Refused before it is read (RFC 9110 §15.5.14). */
+            /* Refused before it is read (RFC 9110 §15.5.14); the API
+             * answers every error in JSON. */
             c->keep_alive = false;
-            web_error(c, 413, "request body over --max-message", "", false);
+            if (is_api(&req))
+                api_refuse(c, 413, "request body over --max-message");
+            else
+                web_error(c, 413, "request body over --max-message", "", false);
             conn_drain(c);
             return len;
         }

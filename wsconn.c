@@ -16,6 +16,7 @@
  * frames), §7.1 (closing the connection), §7.4 (close codes).
  */
 #include "conn.h"
+#include "metrics.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -67,6 +68,10 @@ int conn_ws_send_prefixed(struct conn *c, int opcode, int first,
         buf_append(&c->out, &b, 1);
     }
     buf_append(&c->out, p, n);
+    /* A data frame is a whole message (we never fragment); Bayeux's
+     * are counted by faye.c, per Bayeux message. */
+    if ((opcode == WS_OP_TEXT || opcode == WS_OP_BINARY) && c->role != ROLE_FAYE_WS)
+        metrics_messages(METRICS_WEBSOCKET, true, 1, plen);
     if (srv.opt.trace) {
         struct ws_header h;
         ws_parse_header(hdr, hn, &h);
@@ -142,6 +147,8 @@ static void conn_ws_fail(struct conn *c, uint16_t code, const char *why)
 static void on_message(struct conn *c, int opcode, uint8_t *p, size_t n)
 {
     assert(c->state == CONN_WS_OPEN);
+    if (c->role != ROLE_FAYE_WS) /* faye.c counts Bayeux's messages */
+        metrics_messages(METRICS_WEBSOCKET, false, 1, n);
     if (c->role == ROLE_WEBSOCKET || c->role == ROLE_PROBE)
         engine_ws_message(c, opcode, p, n);
     else if (c->role == ROLE_FAYE_WS)

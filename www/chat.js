@@ -156,9 +156,41 @@ function messageItem(m) {
   const li = el('li', m.pending ? 'msg pending' : 'msg');
   if (m.id !== undefined) li.dataset.id = m.id;
   li.append(el('span', 'meta', m.pending ? 'sending…' : timeOf(m.timestamp)), el('span', 'who', m.name), el('span', 'text', m.text));
+  if (m.edited) li.append(el('span', 'edited', '(edited)'));
   if (m.acked && m.userId === socket.id) li.append(el('span', 'tick', '✓'));
+  // One's own messages can be edited and deleted: the "edit" and
+  // "delete" events take the same path as the REST API's PUT and DELETE.
+  if (m.id !== undefined && m.userId === socket.id && !m.pending) {
+    const edit = el('button', 'quiet edit', 'Edit');
+    edit.addEventListener('click', () => {
+      const text = prompt('Edit your message', m.text);
+      if (text === null || text === m.text) return;
+      socket.emit('edit', { room: m.room, id: m.id, text }, (ack) => { if (ack.error) alert(ack.error); });
+    });
+    const del = el('button', 'quiet delete', 'Delete');
+    del.addEventListener('click', () => {
+      socket.emit('delete', { room: m.room, id: m.id }, (ack) => { if (ack.error) alert(ack.error); });
+    });
+    li.append(edit, del);
+  }
   return li;
 }
+
+// Edits and deletions, whoever made them (a socket or the REST API).
+socket.on('message-edit', (e) => {
+  if (!state.rooms.has(e.room)) return;
+  const m = roomState(e.room).messages.find((x) => x.id === e.id);
+  if (!m) return;
+  Object.assign(m, { text: e.text, edited: e.edited });
+  if (e.room === state.current) render();
+});
+
+socket.on('message-delete', (e) => {
+  if (!state.rooms.has(e.room)) return;
+  const r = roomState(e.room);
+  r.messages = r.messages.filter((x) => x.id !== e.id);
+  if (e.room === state.current) render();
+});
 
 function addMessage(room, m) {
   const r = roomState(room);
@@ -189,7 +221,7 @@ socket.on('message', (m) => {
 
 function send(text) {
   const room = state.current;
-  const m = { pending: true, text, name: state.nick || 'me', userId: socket.id };
+  const m = { pending: true, text, room, name: state.nick || 'me', userId: socket.id };
   addMessage(room, m);
   const event = room === LOBBY ? 'message' : 'room-message';
   const payload = room === LOBBY ? { text } : { room, text };
