@@ -1052,8 +1052,11 @@ static int second_opener(void *arg)
     struct model m = {0};
     char err[256];
     struct journal *j = journal_open(dir, &model_cb, &m, err, sizeof err);
-    if (j)
+    if (j) {
+        journal_close(j);
+        model_free(&m);
         return 1;
+    }
     return strstr(err, "in use by another process") ? 0 : 3;
 }
 
