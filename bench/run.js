@@ -1,4 +1,4 @@
-// run.js -- `make bench`: wshub measured against Node's ws and socket.io,
+// run.js -- `make bench`: wshub measured against Node's ws, socket.io and faye,
 // side by side, in one run, on this machine.
 // SPDX-License-Identifier: MIT
 //
@@ -43,6 +43,7 @@ const servers = {
   wshub: (extra = []) => [WSHUB, '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
   ws: () => ['node', path.join(__dirname, 'ws-echo.js'), '0'],
   'socket.io': (extra = []) => ['node', path.join(__dirname, 'sio-chat.js'), '0', ...extra],
+  faye: () => ['node', path.join(__dirname, 'faye-server.js'), '0'],
 };
 
 // Each row: what to run, which numbers to show, and the target.
@@ -132,6 +133,29 @@ const scenarios = [
     load: ['idle', '--polling', '--conns', '5000', '--sources', '4', '--path', '/socket.io/'],
     show: [['bytes_per_conn', 'server RSS bytes/session', 'at most 2048 B', (r, a) => a <= 2048],
       ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
+  {
+    // faye's NodeAdapter (bench/faye-server.js) against wshub --faye: 1,000
+    // subscribers and one publisher, each handshaken over HTTP POST and
+    // then on a WebSocket, as faye's clients do. The publisher keeps 16
+    // publishes in flight (unanswered, or not yet delivered to all), so
+    // deliveries/s is what the server sustains. The window matters to a
+    // server that writes what is queued for a socket in one go: wshub's
+    // CPU per delivery falls as it grows (one publish in flight: one
+    // write per delivery), faye's does not (a frame and a write for each).
+    // Delivery latency is not shown: with the window full it is the
+    // window over the rate (Little's law), nothing more.
+    name: 'Bayeux fan-out to 1,000 subscribers over WebSocket', peer: 'faye', wshubArgs: ['--faye', '/faye'],
+    load: ['bayeux', '--conns', '1000', '--window', '16', '--sources', '4'],
+    show: [['deliveries_per_s', 'deliveries/s', 'at least 10x', (r) => r >= 10],
+      ['server_ns_per_delivery', 'server CPU ns/delivery'], ['server_cpu', 'server CPU'],
+      ['tool_cpu', 'load tool CPU'], ['lost', 'deliveries lost', '0', (r, a) => a === 0],
+      ['errors', 'errors', '0', (r, a) => a === 0]],
+  },
+  {
+    name: 'idle 2,000 Bayeux clients on WebSocket', peer: 'faye', wshubArgs: ['--faye', '/faye'],
+    load: ['idle', '--bayeux', '--conns', '2000', '--sources', '4'],
+    show: [['bytes_per_conn', 'server RSS bytes/client'], ['errors', 'errors', '0', (r, a) => a === 0]],
   },
 ];
 

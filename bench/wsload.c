@@ -1,8 +1,8 @@
-/* wsload.c -- a WebSocket and Socket.IO load generator for wshub's benchmark
+/* wsload.c -- a WebSocket, Socket.IO and Bayeux load generator for wshub's benchmark
  * SPDX-License-Identifier: MIT
  *
  * One thread, non-blocking sockets, one poll() loop, speaking RFC 6455 as
- * a client (masked frames, §5.3) with wshub's own ws.c for framing. Three
+ * a client (masked frames, §5.3) with wshub's own ws.c for framing. Four
  * modes:
  *
  *   echo    N connections to a WebSocket echo endpoint, each keeping D
@@ -23,6 +23,17 @@
  *           opened and held; reports the server's RSS growth per
  *           connection, read from /proc/PID/status.
  *
+ *   bayeux  N Bayeux (faye) subscribers on WebSockets at --path, all on
+ *           one channel, and one publisher that publishes as fast as they
+ *           keep up: at most --window K publishes unanswered, and the
+ *           subscribers together at most K publishes behind. Reports
+ *           deliveries/s and their latency, and checks that every
+ *           subscriber got every sequence number (lost=). See "Bayeux"
+ *           below for what each client says.
+ *
+ * With --bayeux, idle opens N Bayeux clients instead, each handshaken,
+ * connected and subscribed, and reports the RSS growth per client.
+ *
  * With --polling, echo and idle use Socket.IO sessions on Engine.IO's
  * HTTP long-polling instead (engine.io-protocol v4, "HTTP long-polling"),
  * with a hand-written HTTP/1.1 keep-alive client and a loop of its own
@@ -41,7 +52,10 @@
  * (RFC 6455 §10.3 asks unpredictability of browsers, not of a benchmark);
  * Socket.IO packets are matched by prefix, not parsed as JSON; the
  * HTTP client reads only what the two servers send (Content-Length
- * bodies, no chunked encoding) and sends text packets only.
+ * bodies, no chunked encoding) and sends text packets only; a Bayeux
+ * frame is split into its messages, but within a message the fields
+ * are found by their bytes in compact JSON ("key":value), which is how
+ * both servers write them.
  */
 #define _GNU_SOURCE
 #include "../ws.h"
@@ -64,6 +78,7 @@
 #include <unistd.h>
 
 #define RBUF 65536
+#define BX_ID_MAX 64  /* Bayeux: longest clientId accepted; both servers send 31 */
 
 /* ========================================================================
  * Time, CPU, memory
@@ -172,8 +187,12 @@ struct client {
     uint8_t *out;       /* queued to send */
     size_t out_len, out_cap;
     uint64_t sent_seq;  /* echo: next sequence number to send */
-    uint64_t recv_seq;  /* echo: next sequence number expected; fanout: last seen */
+    uint64_t recv_seq;  /* echo: next sequence number expected; fanout, bayeux: last seen */
     bool sio_ready;     /* Socket.IO: CONNECT answered */
+    bool bx_posting;    /* Bayeux: fd carries the handshake POST, not yet the WebSocket */
+    bool bx_ready;      /* Bayeux: subscribed (the publisher: connected) */
+    unsigned bx_next_id; /* Bayeux: the "id" of this client's next message */
+    char bx_id[BX_ID_MAX + 1]; /* Bayeux: clientId, from the handshake reply */
 };
 
 struct opts {
@@ -182,7 +201,8 @@ struct opts {
     int port;
     const char *path;
     int conns, depth, size, seconds, rate, sources, server_pid, idle, quiet;
-    bool busy, sio, polling;
+    bool busy, sio, polling, bayeux;
+    int window;                        /* bayeux: publishes in flight, at most */
     int port2, server_pid2, redis_pid; /* fanout: a second node, and Redis */
     int settle;                        /* fanout: ms of quiet before sending */
 };
@@ -191,7 +211,7 @@ static struct opts o = {
     .mode = "echo", .host = "127.0.0.1", .port = 8080, .path = "/echo",
     .conns = 1, .depth = 1, .size = 32, .seconds = 5, .rate = 100,
     .sources = 1, .server_pid = 0, .idle = 0, .quiet = 0, .busy = false, .sio = false,
-    .polling = false,
+    .polling = false, .bayeux = false, .window = 16,
 };
 
 static struct client *cl;
@@ -429,10 +449,19 @@ static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
  * The loop
  * ======================================================================== */
 
-/* Parse what c has received: the 101 response, then frames. */
+/* Bayeux's two steps before the frames (see "Bayeux" below). */
+static void bx_posted(struct client *c, int i);
+static void bx_opened(struct client *c, int i);
+
+/* Parse what c has received: the 101 response, then frames; for a
+ * Bayeux client, the handshake POST's answer before all that. */
 static void consume(struct client *c, int i, on_frame_fn *fn, uint64_t now)
 {
     size_t off = 0;
+    if (c->state == C_HANDSHAKE && c->bx_posting) {
+        bx_posted(c, i);
+        return;
+    }
     if (c->state == C_HANDSHAKE) {
         uint8_t *end = memmem(c->in, c->in_len, "\r\n\r\n", 4);
         if (!end)
@@ -448,6 +477,8 @@ static void consume(struct client *c, int i, on_frame_fn *fn, uint64_t now)
             for (int k = 0; k < o.depth; k++)
                 echo_send(c);
         }
+        if (o.bayeux)
+            bx_opened(c, i);
     }
     for (;;) {
         struct ws_frame f;
@@ -541,14 +572,20 @@ static void step(on_frame_fn *fn, int timeout)
             c->state = C_HANDSHAKE;
         }
         if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-            if (!read_in(c)) {
+            /* A handshake POST's answer ends with the server's close
+             * ("Connection: close"): read it all, then see. */
+            bool posting = c->bx_posting;
+            bool open = read_in(c);
+            if (open || posting)
+                consume(c, i, fn, now);
+            if (!open && c->state != C_DEAD && (!posting || c->bx_posting)) {
                 errors++;
                 c->state = C_DEAD;
-            } else {
-                consume(c, i, fn, now);
             }
         }
-        if (c->state != C_DEAD && c->out_len)
+        /* (A Bayeux client whose POST was just answered is connecting
+         * anew, its upgrade request queued for when it is writable.) */
+        if (c->state != C_DEAD && c->state != C_CONNECTING && c->out_len)
             flush(c);
     }
 }
@@ -1265,6 +1302,446 @@ static int run_poll_idle(void)
     return ready == nss && !errors ? 0 : 1;
 }
 
+/* ========================================================================
+ * Bayeux: faye's pub/sub on WebSockets
+ * ======================================================================== */
+
+/* Each client does what faye's own Node client does, as faye 1.4.3
+ * speaks it (../shared/specs/bayeux-faye.md; § below are its):
+ *
+ *   1. the handshake in an HTTP/1.1 POST on a connection of its own
+ *      (§2: a client never handshakes over WebSocket), its answer read
+ *      for the clientId, then that connection closed;
+ *   2. a WebSocket on the same path (§2.4), with no subprotocol;
+ *   3. on it, /meta/connect, which the server holds (§5) and which is sent
+ *      again whenever its reply comes back, and /meta/subscribe (§4).
+ *
+ * Simplified: faye's client opens its WebSocket while the handshake is
+ * still out (§2, the warm-up) and may keep its HTTP connection alive;
+ * here the two come one after the other and the POST's connection is
+ * closed, so an idle client holds one connection, the WebSocket.
+ *
+ * Every message goes in a text frame of its own, as [{...}] (§2.4). A
+ * server frame is a JSON array of one or more messages: replies, which
+ * carry "successful", and deliveries, which do not (§5, "Client
+ * timing"). A client that is refused, or whose answer makes no sense,
+ * ends with an error, its reason on stderr.
+ *
+ * In bayeux mode the publisher, last in cl[], is such a client too
+ * (handshaken and connected, not subscribed), and publishes on the
+ * WebSocket: {"seq":N,"pad":"xx.."}, BX_PAYLOAD bytes of data, N from 1
+ * up. A subscriber expects N = its last + 1: a higher N counts the gap
+ * as lost, a lower or repeated one is an error. */
+
+#define BX_FAN_CHANNEL "/bench/fan"   /* bayeux: what all subscribe to */
+#define BX_IDLE_CHANNEL "/bench/idle" /* idle --bayeux: likewise, never published on */
+#define BX_PAYLOAD 32                 /* bytes of each publish's data, as JSON */
+#define BX_DRAIN_NS 10000000000ull    /* wait this long for the last deliveries */
+
+static const char BX_HANDSHAKE[] =
+    "[{\"channel\":\"/meta/handshake\",\"version\":\"1.0\","
+    "\"supportedConnectionTypes\":[\"websocket\",\"long-polling\"],\"id\":\"1\"}]";
+
+static int bx_publisher = -1;   /* cl[] index of the publisher; -1: none */
+static const char *bx_channel;  /* the subscribers' channel */
+static char bx_channel_json[64]; /* the same as a JSON string, "\"/bench/fan\"" */
+static uint64_t bx_published;   /* publishes sent, = the last seq */
+static uint64_t bx_answered;    /* publish replies (refusals included) */
+static uint64_t bx_seen;        /* all subscribers: sum of their last seq */
+static uint64_t bx_lost;        /* gaps in a subscriber's sequence */
+static uint64_t bx_delivered;   /* deliveries that came in the window */
+static uint64_t *bx_sent_at;    /* when publish seq went out, [seq] */
+static size_t bx_sent_cap;
+
+/* End client i with an error, closing its connection. Its buffers stay
+ * as they are: consume() may be walking them. */
+static void bx_fail(struct client *c, int i, const char *why, const uint8_t *p, size_t n)
+{
+    static int reported;
+    if (c->state == C_DEAD)
+        return;
+    if (reported++ < FAIL_REPORTS)
+        fprintf(stderr, "wsload: bayeux client %d (%s): %s%s%.*s\n", i,
+                c->bx_id[0] ? c->bx_id : "no clientId yet", why, p ? ": " : "",
+                p ? (n > 200 ? 200 : (int)n) : 0, p ? (const char *)p : "");
+    errors++;
+    close(c->fd);
+    c->fd = -1;
+    c->state = C_DEAD;
+}
+
+/* Start client i: connect, with the handshake POST queued. */
+static void bx_start(int i)
+{
+    struct client *c = &cl[i];
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n", o.path, o.host, o.port,
+                     sizeof BX_HANDSHAKE - 1);
+    c->fd = open_conn(i);
+    c->state = C_CONNECTING;
+    c->bx_posting = true;
+    c->bx_next_id = 2; /* "1" was the handshake */
+    queue(c, head, (size_t)n);
+    queue(c, BX_HANDSHAKE, sizeof BX_HANDSHAKE - 1);
+}
+
+/* Where the value of key (a quoted name and its colon, "\"name\":")
+ * starts in the message m[0..n), or NULL. The key is found by its
+ * bytes, so it must not also occur inside a value; in what the servers
+ * send us it does not (our data holds only "seq" and "pad"). */
+static const uint8_t *bx_field(const uint8_t *m, size_t n, const char *key)
+{
+    size_t kn = strlen(key);
+    const uint8_t *k = memmem(m, n, key, kn);
+    return k ? k + kn : NULL;
+}
+
+/* Whether the value at v (up to end) begins with the JSON text lit. */
+static bool bx_is(const uint8_t *v, const uint8_t *end, const char *lit)
+{
+    size_t ln = strlen(lit);
+    return v && (size_t)(end - v) >= ln && memcmp(v, lit, ln) == 0;
+}
+
+/* The next message of a server frame: p[*pos..n) is the rest of a JSON
+ * array of objects, or of one bare object (a client takes either,
+ * §2.4). Sets *m and *mn to the object's bytes, moves *pos past it, and
+ * returns 1; returns 0 at the end, -1 if the text is not that. Strings
+ * are skipped with their escapes, so a brace in one is not counted;
+ * nothing else is checked. */
+static int bx_next_message(const uint8_t *p, size_t n, size_t *pos, const uint8_t **m,
+                           size_t *mn)
+{
+    size_t k = *pos;
+    while (k < n && (p[k] == ' ' || p[k] == '\n' || p[k] == '\r' || p[k] == '\t' ||
+                     p[k] == ',' || (k == 0 && p[k] == '[')))
+        k++;
+    if (k == n || p[k] == ']')
+        return k == n && *pos == 0 ? -1 : 0; /* an empty frame is not JSON */
+    if (p[k] != '{')
+        return -1;
+    size_t start = k;
+    int depth = 0;
+    bool in_string = false;
+    for (; k < n; k++) {
+        uint8_t ch = p[k];
+        if (in_string) {
+            if (ch == '\\')
+                k++; /* the escaped byte is skipped with it */
+            else if (ch == '"')
+                in_string = false;
+        } else if (ch == '"') {
+            in_string = true;
+        } else if (ch == '{' || ch == '[') {
+            depth++;
+        } else if ((ch == '}' || ch == ']') && --depth == 0) {
+            *m = p + start;
+            *mn = k + 1 - start;
+            *pos = k + 1;
+            return 1;
+        }
+    }
+    return -1; /* the object does not end in this frame */
+}
+
+/* Queue one Bayeux message for c, in a frame of its own. fields is the
+ * object's inside after the channel, without the trailing id; each
+ * message gets c's next id, as faye's client numbers them. */
+static void bx_send(struct client *c, const char *channel, const char *fields)
+{
+    char msg[512];
+    int n = snprintf(msg, sizeof msg, "[{\"channel\":\"%s\",%s,\"id\":\"%u\"}]", channel,
+                     fields, c->bx_next_id++);
+    queue_frame(c, WS_OP_TEXT, msg, (size_t)n);
+}
+
+static void bx_connect(struct client *c)
+{
+    char f[160];
+    snprintf(f, sizeof f, "\"clientId\":\"%s\",\"connectionType\":\"websocket\"", c->bx_id);
+    bx_send(c, "/meta/connect", f);
+}
+
+/* The handshake POST's answer, once all of it is in c->in: keep the
+ * clientId, close that connection and open the WebSocket. Until then,
+ * nothing. A status other than 200, a refusal or no clientId ends c. */
+static void bx_posted(struct client *c, int i)
+{
+    const uint8_t *e = memmem(c->in, c->in_len, "\r\n\r\n", 4);
+    if (!e) {
+        if (c->in_len > HEAD_MAX)
+            bx_fail(c, i, "a handshake answer's head over HEAD_MAX", NULL, 0);
+        return;
+    }
+    size_t hn = (size_t)(e - c->in) + 4, len;
+    int status;
+    bool closes;
+    if (parse_head(c->in, hn, &status, &len, &closes) != 0 || len > BODY_MAX) {
+        bx_fail(c, i, "a handshake answer without Content-Length", NULL, 0);
+        return;
+    }
+    if (c->in_len - hn < len)
+        return;
+    const uint8_t *b = c->in + hn, *end = b + len;
+    const uint8_t *id = bx_field(b, len, "\"clientId\":\"");
+    const uint8_t *q = id ? memchr(id, '"', (size_t)(end - id)) : NULL;
+    if (status != 200 || !bx_is(bx_field(b, len, "\"successful\":"), end, "true") || !q ||
+        q == id || q - id > BX_ID_MAX) {
+        bx_fail(c, i, "handshake refused", b, len);
+        return;
+    }
+    memcpy(c->bx_id, id, (size_t)(q - id));
+    c->bx_id[q - id] = '\0';
+    close(c->fd);
+    c->in_len = c->out_len = 0;
+    c->bx_posting = false;
+    c->fd = open_conn(i);
+    c->state = C_CONNECTING;
+    queue_handshake(c, o.path, o.port);
+}
+
+/* The WebSocket is open: connect, and subscribe unless c publishes. */
+static void bx_opened(struct client *c, int i)
+{
+    bx_connect(c);
+    if (i == bx_publisher) {
+        c->bx_ready = true;
+        return;
+    }
+    char f[160];
+    snprintf(f, sizeof f, "\"clientId\":\"%s\",\"subscription\":\"%s\"", c->bx_id, bx_channel);
+    bx_send(c, "/meta/subscribe", f);
+}
+
+/* The unsigned decimal at v (up to end), into *x; false if none. */
+static bool bx_uint(const uint8_t *v, const uint8_t *end, uint64_t *x)
+{
+    if (!v || v == end || *v < '0' || *v > '9')
+        return false;
+    for (*x = 0; v < end && *v >= '0' && *v <= '9'; v++)
+        *x = *x * 10 + (uint64_t)(*v - '0');
+    return true;
+}
+
+/* One message from the server: a reply to one of c's, or a delivery. */
+static void bx_message(struct client *c, int i, const uint8_t *m, size_t n, uint64_t now)
+{
+    const uint8_t *end = m + n;
+    const uint8_t *ch = bx_field(m, n, "\"channel\":");
+    const uint8_t *ok = bx_field(m, n, "\"successful\":");
+    if (ok) { /* a reply */
+        bool yes = bx_is(ok, end, "true");
+        if (bx_is(ch, end, "\"/meta/connect\"")) {
+            if (!yes) {
+                bx_fail(c, i, "connect refused", m, n);
+                return;
+            }
+            bx_connect(c); /* held until now: hold the next one */
+        } else if (bx_is(ch, end, "\"/meta/subscribe\"")) {
+            if (!yes) {
+                bx_fail(c, i, "subscribe refused", m, n);
+                return;
+            }
+            c->bx_ready = true;
+        } else if (i == bx_publisher && bx_is(ch, end, bx_channel_json)) {
+            bx_answered++; /* a refused one is answered too, and its seq lost */
+            if (!yes)
+                bx_fail(c, i, "publish refused", m, n);
+        } else {
+            bx_fail(c, i, "a reply to nothing we sent", m, n);
+        }
+        return;
+    }
+    uint64_t seq;
+    if (i == bx_publisher || !bx_is(ch, end, bx_channel_json) ||
+        !bx_uint(bx_field(m, n, "\"seq\":"), end, &seq)) {
+        bx_fail(c, i, "a delivery we did not subscribe to", m, n);
+        return;
+    }
+    if (seq <= c->recv_seq || seq > bx_published) {
+        bx_fail(c, i, "a delivery out of order, repeated, or never published", m, n);
+        return;
+    }
+    bx_lost += seq - c->recv_seq - 1;
+    bx_seen += seq - c->recv_seq;
+    c->recv_seq = seq;
+    if (measuring) {
+        bx_delivered++;
+        sample_add(&lat, now - bx_sent_at[seq]);
+    }
+}
+
+/* One frame from the server: every message in it, in order. */
+static void bayeux_frame(struct client *c, int i, int opcode, const uint8_t *p, size_t n,
+                         uint64_t now)
+{
+    if (opcode == WS_OP_PING) {
+        queue_frame(c, WS_OP_PONG, p, n);
+        return;
+    }
+    if (opcode != WS_OP_TEXT) {
+        bx_fail(c, i, "a frame that is not text", NULL, 0);
+        return;
+    }
+    size_t pos = 0;
+    const uint8_t *m;
+    size_t mn;
+    int r;
+    while (c->state == C_OPEN && (r = bx_next_message(p, n, &pos, &m, &mn)) == 1)
+        bx_message(c, i, m, mn, now);
+    if (c->state == C_OPEN && r < 0)
+        bx_fail(c, i, "a frame that is not a JSON array of messages", p, n);
+}
+
+static int count_bx_ready(void)
+{
+    int n = 0;
+    for (int i = 0; i < ncl; i++)
+        n += cl[i].bx_ready && cl[i].state == C_OPEN;
+    return n;
+}
+
+/* Start n clients on channel, OPEN_AHEAD at a time (the servers' listen
+ * backlog), and run the loop until each is ready or dead, up to 60 s.
+ * ncl counts those started, so step() polls only them. */
+static void bx_open_all(int n, const char *channel)
+{
+    bx_channel = channel;
+    snprintf(bx_channel_json, sizeof bx_channel_json, "\"%s\"", channel);
+    cl = calloc((size_t)n, sizeof *cl);
+    pfd = calloc((size_t)n, sizeof *pfd);
+    if (!cl || !pfd)
+        die("wsload: calloc");
+    ncl = 0;
+    uint64_t limit = now_ns() + 60000000000ull;
+    for (;;) {
+        int done = count_bx_ready() + count_state(C_DEAD);
+        if (done == n || now_ns() > limit)
+            break;
+        for (; ncl < n && ncl - done < OPEN_AHEAD; ncl++)
+            bx_start(ncl);
+        step(bayeux_frame, 100);
+    }
+}
+
+/* Publish the next seq from the publisher p. */
+static void bx_publish(struct client *p)
+{
+    uint64_t seq = ++bx_published;
+    if (seq >= bx_sent_cap) {
+        bx_sent_cap = bx_sent_cap ? 2 * bx_sent_cap : 1 << 16;
+        bx_sent_at = realloc(bx_sent_at, bx_sent_cap * sizeof *bx_sent_at);
+        if (!bx_sent_at)
+            die("wsload: realloc");
+    }
+    bx_sent_at[seq] = now_ns();
+    char data[BX_PAYLOAD + 1]; /* 16 bytes, the seq, the pad: room for 14 digits */
+    int n = snprintf(data, sizeof data, "{\"seq\":%llu,\"pad\":\"", (unsigned long long)seq);
+    while (n < BX_PAYLOAD - 2)
+        data[n++] = 'x';
+    memcpy(data + n, "\"}", 3);
+    char f[BX_PAYLOAD + 160];
+    snprintf(f, sizeof f, "\"data\":%s,\"clientId\":\"%s\"", data, p->bx_id);
+    bx_send(p, bx_channel, f);
+}
+
+/* The window: another publish may go while fewer than K are unanswered
+ * and the subscribers together are fewer than K publishes behind (K x N
+ * deliveries due), so that a server which answers publishes faster than
+ * it delivers them is held to the pace of its deliveries, not left to
+ * pile them up. */
+static bool bx_window_open(void)
+{
+    uint64_t k = (uint64_t)o.window, due = bx_published * (uint64_t)o.conns - bx_seen;
+    return bx_published - bx_answered < k && due < k * (uint64_t)o.conns;
+}
+
+/* Publish for ns nanoseconds, as fast as the window lets. */
+static void bx_publish_for(uint64_t ns)
+{
+    struct client *p = &cl[bx_publisher];
+    uint64_t stop = now_ns() + ns;
+    while (now_ns() < stop && p->state == C_OPEN) {
+        while (bx_window_open())
+            bx_publish(p);
+        flush(p);
+        step(bayeux_frame, 10);
+    }
+}
+
+static int run_bayeux(void)
+{
+    bx_publisher = o.conns; /* the subscribers, then the publisher */
+    bx_open_all(o.conns + 1, BX_FAN_CHANNEL);
+    int ready = count_bx_ready();
+    if (ready < ncl || ncl < o.conns + 1) {
+        printf("mode=bayeux errors=%d (only %d of %d subscribed)\n", o.conns + 1 - ready, ready,
+               o.conns + 1);
+        return 1;
+    }
+    bx_publish_for(1000000000ull); /* warm up; its deliveries are checked too */
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    bx_publish_for((uint64_t)o.seconds * 1000000000ull);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(window_end - window_start) / 1e9;
+    /* The CPU is the window's, read now; the rest once the drain is over
+     * (sorting the latencies takes a while). */
+    printf("mode=bayeux subscribers=%d window=%d published=%llu deliveries_per_s=%.0f ",
+           o.conns, o.window, (unsigned long long)bx_published, (double)bx_delivered / secs);
+    report_cpu(tool0, srv0, secs, (double)bx_delivered, "delivery");
+    /* How far behind the slowest subscriber is as the window ends. */
+    uint64_t behind = 0;
+    for (int i = 0; i < o.conns; i++)
+        if (bx_published - cl[i].recv_seq > behind)
+            behind = bx_published - cl[i].recv_seq;
+    /* Wait for what is still in flight: the last replies and deliveries. */
+    uint64_t drain_until = now_ns() + BX_DRAIN_NS;
+    uint64_t all = bx_published * (uint64_t)o.conns;
+    while ((bx_answered < bx_published || bx_seen < all) && now_ns() < drain_until &&
+           count_state(C_DEAD) == 0)
+        step(bayeux_frame, 10);
+    uint64_t lost = bx_lost;
+    for (int i = 0; i < o.conns; i++)
+        lost += bx_published - cl[i].recv_seq; /* the tail that never came */
+    double drain_ms = (double)(now_ns() - window_end) / 1e6;
+    /* (Every client that died counted an error as it did.) */
+    printf("p50_us=%.0f p99_us=%.0f max_behind=%llu unanswered=%llu drain_ms=%.0f lost=%llu "
+           "errors=%ld\n", percentile(&lat, 0.5), percentile(&lat, 0.99),
+           (unsigned long long)behind, (unsigned long long)(bx_published - bx_answered),
+           drain_ms, (unsigned long long)lost, errors);
+    return errors || lost ? 1 : 0;
+}
+
+static int run_bayeux_idle(void)
+{
+    if (!o.server_pid) {
+        fprintf(stderr, "wsload: idle needs --server-pid\n");
+        return 2;
+    }
+    long before = rss_kib(o.server_pid);
+    uint64_t t_open = now_ns();
+    bx_open_all(o.conns, BX_IDLE_CHANNEL);
+    t_open = now_ns() - t_open;
+    /* Hold them a moment, so nothing is half-done. */
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1500000000ull)
+        step(bayeux_frame, 100);
+    long after = rss_kib(o.server_pid);
+    int ready = count_bx_ready();
+    int stuck = o.conns - ready - count_state(C_DEAD); /* neither, after 60 s */
+    printf("mode=idle kind=bayeux conns=%d ready=%d open_ms=%.0f rss_before_kib=%ld "
+           "rss_after_kib=%ld bytes_per_conn=%.0f errors=%ld\n", o.conns, ready,
+           (double)t_open / 1e6, before, after,
+           ready ? (double)(after - before) * 1024.0 / ready : 0, errors + stuck);
+    return ready == o.conns && !errors ? 0 : 1;
+}
+
 /* 2 descriptors per polling session, 1 per WebSocket: lift the soft
  * limit to the hard one. */
 static void raise_fd_limit(int need)
@@ -1288,7 +1765,7 @@ static void raise_fd_limit(int need)
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: wsload echo|fanout|idle [options]\n"
+        "usage: wsload echo|fanout|idle|bayeux [options]\n"
         "  --host A --port N --path P   server (127.0.0.1:8080, /echo)\n"
         "  --conns N                    connections, or receivers (1)\n"
         "  --depth D --size S           echo: messages in flight, bytes (1, 32)\n"
@@ -1308,7 +1785,11 @@ static void usage(void)
         "  --busy                       busy-poll, for latency\n"
         "  --sio                        idle: Socket.IO sessions\n"
         "  --polling                    echo, idle: Socket.IO sessions on\n"
-        "                               long-polling at --path (/socket.io/)\n");
+        "                               long-polling at --path (/socket.io/)\n"
+        "  --window K                   bayeux: publishes in flight, at most (16)\n"
+        "  --bayeux                     idle: Bayeux clients, handshaken,\n"
+        "                               connected and subscribed\n"
+        "                               (bayeux, idle --bayeux: --path /faye)\n");
     exit(2);
 }
 
@@ -1324,6 +1805,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--busy")) { o.busy = true; continue; }
         if (!strcmp(a, "--sio")) { o.sio = true; continue; }
         if (!strcmp(a, "--polling")) { o.polling = true; continue; }
+        if (!strcmp(a, "--bayeux")) { o.bayeux = true; continue; }
         if (!v)
             usage();
         i++;
@@ -1343,13 +1825,19 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--server-pid2")) o.server_pid2 = atoi(v);
         else if (!strcmp(a, "--redis-pid")) o.redis_pid = atoi(v);
         else if (!strcmp(a, "--settle")) o.settle = atoi(v);
+        else if (!strcmp(a, "--window")) o.window = atoi(v);
         else usage();
     }
+    if (!strcmp(o.mode, "bayeux"))
+        o.bayeux = true;
     if (o.size > 1 << 20 || o.conns < (o.quiet ? 0 : 1) || o.depth < 1 || o.rate < 1 ||
-        (o.polling && (o.depth != 1 || o.idle != 0)))
+        o.window < 1 || (o.polling && (o.depth != 1 || o.idle != 0)) ||
+        (o.bayeux && (o.polling || o.sio)))
         usage();
     if (o.polling && !path_set)
         o.path = "/socket.io/";
+    if (o.bayeux && !path_set)
+        o.path = "/faye";
     rng ^= now_ns();
     raise_fd_limit(o.polling ? 2 * o.conns : o.conns + o.idle + 2);
     if (o.polling && !strcmp(o.mode, "echo"))
@@ -1360,6 +1848,10 @@ int main(int argc, char **argv)
         return run_echo();
     if (!strcmp(o.mode, "fanout"))
         return run_fanout();
+    if (!strcmp(o.mode, "bayeux"))
+        return run_bayeux();
+    if (o.bayeux && !strcmp(o.mode, "idle"))
+        return run_bayeux_idle();
     if (!strcmp(o.mode, "idle"))
         return run_idle();
     usage();
