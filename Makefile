@@ -10,7 +10,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB     := ws.c http.c json.c map.c bayeux.c bxchannel.c history.c journal.c sio.c eio.c resp.c msgpack.c timer.c pollset.c pool.c hub.c room.c middleware.c clustermsg.c chat.c echoapp.c admin.c
 SRC     := server.c options.c wsconn.c web.c engine.c faye.c api.c metrics.c redis.c cluster.c $(LIB) build/client_js.c build/faye_js.c
 HDR     := ws.h http.h json.h map.h bayeux.h history.h journal.h metrics.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h hub_private.h apps.h conn.h redis.h cluster.h clustermsg.h
-UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room unit_bayeux unit_journal
+UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room unit_bayeux unit_journal unit_api
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
@@ -100,7 +100,7 @@ valgrind: wshub test/node_modules/.package-lock.json
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
 # build/fuzz/NAME-new, so the repository only changes when we decide.
-FUZZERS      := http ws json sio eio resp msgpack handshake bayeux journal
+FUZZERS      := http ws json sio eio resp msgpack handshake bayeux journal api
 FUZZ_SECONDS ?= 300
 FUZZ_CI      ?= 12
 FUZZ_FLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -37,11 +37,13 @@
 #include "hub.h"
 #include "json.h"
 #include "metrics.h"
+#include "ws.h"
 
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define API_MAX_TOKEN 256   /* bytes of the write token */
 #define API_DEFAULT_LIMIT 50
@@ -87,7 +89,7 @@ static void fail(struct call *k, int status, const char *why, const char *extra)
     jb_str(&jb, why, strlen(why));
     jb_lit(&jb, "}");
     conn_log(k->c, "api: %s %d %s", k->method, status, why);
-    k->c->why = why;
+    k->c->why = "api error"; /* why may be a caller's buffer: logged above */
     if (jb.oom)
         conn_kill(k->c, "out of memory");
     else
@@ -129,7 +131,8 @@ static bool authorised(struct call *k)
         return false;
     }
     const struct http_header *h = http_find_header(k->req, "Authorization", NULL);
-    bool ok = h && h->value_len == 7 + api.token_len && strncmp(h->value, "Bearer ", 7) == 0 &&
+    /* The scheme's name is case-insensitive (RFC 9110 §11.1). */
+    bool ok = h && h->value_len == 7 + api.token_len && strncasecmp(h->value, "Bearer ", 7) == 0 &&
               CRYPTO_memcmp(h->value + 7, api.token, api.token_len) == 0;
     if (!ok)
         fail(k, 401, h ? "wrong token" : "a write needs Authorization: Bearer TOKEN",
@@ -142,9 +145,17 @@ static bool authorised(struct call *k)
 static bool json_body(struct call *k, const uint8_t *body, size_t len)
 {
     const struct http_header *ct = http_find_header(k->req, "Content-Type", NULL);
-    if (!ct || ct->value_len < 16 || strncmp(ct->value, "application/json", 16) != 0 ||
+    /* Media types are case-insensitive (RFC 9110 §8.3.1). */
+    if (!ct || ct->value_len < 16 || strncasecmp(ct->value, "application/json", 16) != 0 ||
         (ct->value_len > 16 && ct->value[16] != ';' && ct->value[16] != ' ')) {
         fail(k, 415, "the body must be application/json", "");
+        return false;
+    }
+    /* JSON text is UTF-8 (RFC 8259 §8.1), and what the API accepts ends
+     * up in WebSocket text frames, which must be (RFC 6455 §8.1). */
+    struct ws_utf8 u = {0};
+    if (ws_utf8_feed(&u, body, len) != 0 || !ws_utf8_complete(&u)) {
+        fail(k, 400, "the body is not UTF-8", "");
         return false;
     }
     long end = json_scan((const char *)body, len, -1);
@@ -428,7 +439,7 @@ void api_request(struct conn *c, const struct http_request *req, const char *pat
     int status = web_cors(req, k.cors, sizeof k.cors);
     if (status != 0) {
         k.cors[0] = '\0';
-        fail(&k, status, "Origin not allowed (see --origin)", "");
+        fail(&k, status, status == 403 ? "Origin not allowed (see --origin)" : "bad Origin", "");
         return;
     }
     if (!api.chat) {
@@ -526,21 +537,27 @@ static int read_token(const char *file)
 {
     const char *env = getenv("WSHUB_API_TOKEN");
     size_t n = 0;
+    api.token_len = 0; /* off until a good one is read */
     if (file) {
         FILE *f = fopen(file, "r");
         if (!f) {
             fprintf(stderr, "wshub: --api-token-file %s: cannot open\n", file);
             return -1;
         }
-        n = fread(api.token, 1, API_MAX_TOKEN, f);
-        bool more = fgetc(f) != EOF;
+        char buf[API_MAX_TOKEN + 3];
+        n = fread(buf, 1, sizeof buf, f);
         fclose(f);
-        if (more)
-            n = 0;
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+            n--; /* the line's own end */
+        if (n > API_MAX_TOKEN || memchr(buf, '\n', n) || memchr(buf, '\r', n))
+            n = 0; /* too long, or more than one line */
+        memcpy(api.token, buf, n);
     } else if (env) {
         n = strlen(env) <= API_MAX_TOKEN ? strlen(env) : 0;
         memcpy(api.token, env, n);
     } else {
+        api.token[0] = '\0';
+        api.token_len = 0;
         return 0; /* the write API stays off */
     }
     while (n > 0 && (api.token[n - 1] == '\n' || api.token[n - 1] == '\r'))

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FAYE_MAX_TOKEN 256     /* bytes of --faye-token-file's token */
 #define FAYE_MAX_CALLBACK 128  /* bytes of a JSONP callback name */
@@ -394,7 +395,7 @@ void faye_request(struct conn *c, const struct http_request *req, uint8_t *body,
         }
         snprintf(fp->cors, sizeof fp->cors, "%s", cors);
         const struct http_header *ct = http_find_header(req, "Content-Type", NULL);
-        if (ct && ct->value_len >= 16 && strncmp(ct->value, "application/json", 16) == 0 &&
+        if (ct && ct->value_len >= 16 && strncasecmp(ct->value, "application/json", 16) == 0 &&
             (ct->value_len == 16 || ct->value[16] == ';' || ct->value[16] == ' ')) {
             json = strndup((const char *)body, body_len);
             jlen = body_len;
@@ -411,6 +412,11 @@ void faye_request(struct conn *c, const struct http_request *req, uint8_t *body,
         conn_kill(c, "out of memory");
         return;
     }
+    /* Every message may reach WebSocket subscribers, whose text frames
+     * must be UTF-8 (RFC 6455 §8.1); a frame from a socket already is. */
+    struct ws_utf8 u = {0};
+    if (!bad && (ws_utf8_feed(&u, (const uint8_t *)json, jlen) != 0 || !ws_utf8_complete(&u)))
+        bad = "bayeux: message is not UTF-8";
     if (!bad)
         trace_json(c, "<-", fp->jsonp ? "jsonp" : "post", json, jlen);
     int r = bad ? 0 : bx_input(faye.bx, &fp->port, json, jlen, now_ms());
@@ -581,13 +587,17 @@ static int read_token(const char *file)
         fprintf(stderr, "wshub: --faye-token-file %s: cannot open\n", file);
         return -1;
     }
-    size_t n = fread(faye.token, 1, FAYE_MAX_TOKEN, f);
-    bool more = fgetc(f) != EOF;
+    char buf[FAYE_MAX_TOKEN + 3];
+    size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    while (n > 0 && (faye.token[n - 1] == '\n' || faye.token[n - 1] == '\r'))
-        n--;
-    faye.token[n] = '\0';
-    if (n == 0 || more || strlen(faye.token) != n) {
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--; /* the line's own end */
+    bool bad = n == 0 || n > FAYE_MAX_TOKEN || memchr(buf, '\n', n) || memchr(buf, '\r', n) ||
+               memchr(buf, '\0', n);
+    if (!bad)
+        memcpy(faye.token, buf, n);
+    faye.token[bad ? 0 : n] = '\0';
+    if (bad) {
         fprintf(stderr, "wshub: --faye-token-file %s: want one line of 1 to %d bytes\n",
                 file, FAYE_MAX_TOKEN);
         return -1;

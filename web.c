@@ -154,12 +154,17 @@ int web_cors(const struct http_request *req, char *out, size_t cap)
         return 0;
     }
     /* An allowed origin is named, never "*", so that the browser may send
-     * cookies; Vary tells caches the answer depends on Origin. */
-    snprintf(out, cap,
-             "Access-Control-Allow-Origin: %.*s\r\n"
-             "Access-Control-Allow-Credentials: true\r\n"
-             "Vary: Origin\r\n",
-             (int)org->value_len, org->value);
+     * cookies; Vary tells caches the answer depends on Origin. Lines that
+     * would not fit are a refusal, never a head cut short. */
+    int n = snprintf(out, cap,
+                     "Access-Control-Allow-Origin: %.*s\r\n"
+                     "Access-Control-Allow-Credentials: true\r\n"
+                     "Vary: Origin\r\n",
+                     (int)org->value_len, org->value);
+    if (n < 0 || (size_t)n >= cap) {
+        out[0] = '\0';
+        return 400;
+    }
     return 0;
 }
 
