@@ -95,7 +95,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 valgrind: wshub test/node_modules/.package-lock.json
 	cd test && WSHUB_WRAP="$(VALGRIND)" WSHUB_BIN=../wshub WSHUB_SANITIZED=1 \
 	  node --test --test-concurrency=1 echo.test.js socketio.test.js polling.test.js polling-client.test.js \
-	  redis.test.js faye.test.js
+	  redis.test.js faye.test.js rest.test.js metrics.test.js
 
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to
