@@ -1,8 +1,8 @@
-/* wsload.c -- a WebSocket, Socket.IO and Bayeux load generator for wshub's benchmark
+/* wsload.c -- a WebSocket, Socket.IO, Bayeux and REST API load generator for wshub's benchmark
  * SPDX-License-Identifier: MIT
  *
  * One thread, non-blocking sockets, one poll() loop, speaking RFC 6455 as
- * a client (masked frames, §5.3) with wshub's own ws.c for framing. Four
+ * a client (masked frames, §5.3) with wshub's own ws.c for framing. Five
  * modes:
  *
  *   echo    N connections to a WebSocket echo endpoint, each keeping D
@@ -31,6 +31,13 @@
  *           subscriber got every sequence number (lost=). See "Bayeux"
  *           below for what each client says.
  *
+ *   api     N keep-alive HTTP/1.1 connections to the chat's REST API,
+ *           each with one POST {"text":"..."} out at a time, to --path
+ *           (/api/rooms/general/messages), the bearer token read from
+ *           --token-file. Counts the 201s that carry the text sent;
+ *           anything else is an error. Reports writes/s (msgs_per_s) and
+ *           their round trip p50/p99. See "REST API writes" below.
+ *
  * With --bayeux, idle opens N Bayeux clients instead, each handshaken,
  * connected and subscribed, and reports the RSS growth per client.
  *
@@ -51,7 +58,7 @@
  * Simplifications: the masking key comes from a fast PRNG, not a CSPRNG
  * (RFC 6455 §10.3 asks unpredictability of browsers, not of a benchmark);
  * Socket.IO packets are matched by prefix, not parsed as JSON; the
- * HTTP client reads only what the two servers send (Content-Length
+ * HTTP client reads only what the servers send (Content-Length
  * bodies, no chunked encoding) and sends text packets only; a Bayeux
  * frame is split into its messages, but within a message the fields
  * are found by their bytes in compact JSON ("key":value), which is how
@@ -186,8 +193,9 @@ struct client {
     size_t in_len, in_cap;
     uint8_t *out;       /* queued to send */
     size_t out_len, out_cap;
-    uint64_t sent_seq;  /* echo: next sequence number to send */
-    uint64_t recv_seq;  /* echo: next sequence number expected; fanout, bayeux: last seen */
+    uint64_t sent_seq;  /* echo, api: next sequence number to send */
+    uint64_t recv_seq;  /* echo, api: next sequence number expected; fanout, bayeux: last seen */
+    uint64_t sent_at;   /* api: when the request out was queued, ns */
     bool sio_ready;     /* Socket.IO: CONNECT answered */
     bool bx_posting;    /* Bayeux: fd carries the handshake POST, not yet the WebSocket */
     bool bx_ready;      /* Bayeux: subscribed (the publisher: connected) */
@@ -205,6 +213,7 @@ struct opts {
     int window;                        /* bayeux: publishes in flight, at most */
     int port2, server_pid2, redis_pid; /* fanout: a second node, and Redis */
     int settle;                        /* fanout: ms of quiet before sending */
+    const char *token_file;            /* api: its first line is the bearer token */
 };
 
 static struct opts o = {
@@ -452,12 +461,20 @@ static void sio_frame(struct client *c, int i, int opcode, const uint8_t *p,
 /* Bayeux's two steps before the frames (see "Bayeux" below). */
 static void bx_posted(struct client *c, int i);
 static void bx_opened(struct client *c, int i);
+/* An API connection's answers, instead of frames (see "REST API writes"). */
+static void api_answered(struct client *c, int i, uint64_t now);
 
 /* Parse what c has received: the 101 response, then frames; for a
- * Bayeux client, the handshake POST's answer before all that. */
+ * Bayeux client, the handshake POST's answer before all that. An API
+ * connection never leaves HTTP: all it receives are answers, and fn
+ * (NULL in api mode) is not called. */
 static void consume(struct client *c, int i, on_frame_fn *fn, uint64_t now)
 {
     size_t off = 0;
+    if (strcmp(o.mode, "api") == 0) {
+        api_answered(c, i, now);
+        return;
+    }
     if (c->state == C_HANDSHAKE && c->bx_posting) {
         bx_posted(c, i);
         return;
@@ -598,6 +615,9 @@ static int count_state(enum cstate s)
     return n;
 }
 
+/* Open n connections, each with the upgrade request to path queued; with
+ * path NULL (api mode) nothing is queued, and the caller queues each
+ * connection's first request. */
 static void open_all(int n, const char *path)
 {
     ncl = n;
@@ -608,7 +628,8 @@ static void open_all(int n, const char *path)
     for (int i = 0; i < n; i++) {
         cl[i].fd = open_conn(i);
         cl[i].state = C_CONNECTING;
-        queue_handshake(&cl[i], path, port_of(i));
+        if (path)
+            queue_handshake(&cl[i], path, port_of(i));
     }
 }
 
@@ -1303,6 +1324,199 @@ static int run_poll_idle(void)
 }
 
 /* ========================================================================
+ * REST API writes: POST on keep-alive HTTP/1.1
+ * ======================================================================== */
+
+/* Each connection carries one request at a time, as a fetch() or curl
+ * does on a keep-alive connection (no pipelining, RFC 9112 §9.3.2):
+ *
+ *   POST /api/rooms/general/messages HTTP/1.1     (--path)
+ *   Host: 127.0.0.1:8080
+ *   Authorization: Bearer TOKEN                   (RFC 6750 §2.1)
+ *   Content-Type: application/json
+ *   Content-Length: 43
+ *
+ *   {"text":"0000000000000000qrstuvwxyzabcdef"}   (--size bytes of text)
+ *
+ * and the next goes once its answer is all in. The answer must be 201
+ * with a Content-Length body holding the message as stored, whose
+ * "text" is the one sent (the text is the request's sequence number in
+ * hex, then letters that depend on it: msg_text() above; the head is
+ * read by the long-polling client's parse_head()). Any other status is
+ * an error, counted, and the connection goes on with its next request;
+ * an answer we cannot read, one that says "Connection: close", or the
+ * server closing (RFC 9112 §9.3: HTTP/1.1 keeps a connection open
+ * unless told otherwise, and wshub does) is an error that ends the
+ * connection. The first FAIL_REPORTS errors say why on stderr. A
+ * write's latency is from its request queued to its answer read.
+ *
+ * The token comes from a file, not from argv, for the reason wshub
+ * takes its own that way: any local user can read argv in ps. */
+
+#define API_TOKEN_MAX 256     /* a longer token file is refused */
+#define API_PATH_MAX 256      /* a longer --path is refused */
+
+static const char API_BODY_HEAD[] = "{\"text\":\"";
+static const char API_BODY_TAIL[] = "\"}";
+static char api_token[API_TOKEN_MAX + 1]; /* from --token-file */
+
+/* The first line of file, without its line end, into api_token. Returns
+ * 0, or -1 if the file cannot be read, the line is empty, or it is over
+ * API_TOKEN_MAX bytes. */
+static int api_read_token(const char *file)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return -1;
+    char line[API_TOKEN_MAX + 3]; /* the token, CR LF, NUL */
+    bool got = fgets(line, sizeof line, f) != NULL;
+    fclose(f);
+    if (!got)
+        return -1;
+    size_t n = strcspn(line, "\r\n");
+    if (n == 0 || n > API_TOKEN_MAX)
+        return -1;
+    memcpy(api_token, line, n);
+    api_token[n] = '\0';
+    return 0;
+}
+
+/* Queue c's next POST, its text made from c's next sequence number, and
+ * note when it went. */
+static void api_send(struct client *c)
+{
+    char head[API_PATH_MAX + API_TOKEN_MAX + 256];
+    size_t body = sizeof API_BODY_HEAD - 1 + (size_t)o.size + sizeof API_BODY_TAIL - 1;
+    int n = snprintf(head, sizeof head,
+                     "POST %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
+                     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                     o.path, o.host, o.port, api_token, body);
+    queue(c, head, (size_t)n);
+    msg_text(c->sent_seq++);
+    queue(c, API_BODY_HEAD, sizeof API_BODY_HEAD - 1);
+    queue(c, text, (size_t)o.size);
+    queue(c, API_BODY_TAIL, sizeof API_BODY_TAIL - 1);
+    c->sent_at = now_ns();
+}
+
+/* Count an error on API connection i, and say why on stderr the first
+ * FAIL_REPORTS times, with up to 80 bytes of the answer's body (p, n;
+ * NULL for none). With end, close the connection too; its buffers stay
+ * as they are, since api_answered() may be walking them. */
+static void api_error(struct client *c, int i, bool end, const char *why,
+                      const uint8_t *p, size_t n)
+{
+    static int reported;
+    if (reported++ < FAIL_REPORTS)
+        fprintf(stderr, "wsload: api connection %d: %s%s%.*s\n", i, why, p ? ": " : "",
+                p ? (n > 80 ? 80 : (int)n) : 0, p ? (const char *)p : "");
+    errors++;
+    if (end) {
+        close(c->fd);
+        c->fd = -1;
+        c->state = C_DEAD;
+    }
+}
+
+/* One whole answer to c's request out: a write if it is a 201 holding
+ * the text sent (counted and timed while measuring), else an error. */
+static void api_check(struct client *c, int i, int status, const uint8_t *body,
+                      size_t len, uint64_t now)
+{
+    static const char key[] = "\"text\":\"";
+    size_t kn = sizeof key - 1, tn = (size_t)o.size;
+    msg_text(c->recv_seq++);
+    if (status != 201) {
+        char why[48];
+        snprintf(why, sizeof why, "answered %d, not 201", status);
+        api_error(c, i, false, why, body, len);
+        return;
+    }
+    const uint8_t *t = memmem(body, len, key, kn);
+    if (!t || (size_t)(body + len - t) < kn + tn + 1 || memcmp(t + kn, text, tn) != 0 ||
+        t[kn + tn] != '"') {
+        api_error(c, i, false, "a 201 whose message is not the one sent", body, len);
+        return;
+    }
+    if (measuring) {
+        measured++;
+        sample_add(&lat, now - c->sent_at);
+    }
+}
+
+/* What c has received: each whole answer completes its request, and the
+ * next request is queued (step() sends it). Bytes with no request out,
+ * an answer without Content-Length, or one that closes the connection
+ * end c; a part of an answer waits in c->in for the rest. */
+static void api_answered(struct client *c, int i, uint64_t now)
+{
+    size_t off = 0;
+    while (c->state != C_DEAD && off < c->in_len) {
+        const uint8_t *p = c->in + off;
+        size_t have = c->in_len - off;
+        if (c->recv_seq == c->sent_seq) {
+            api_error(c, i, true, "bytes with no request out", p, have);
+            return;
+        }
+        const uint8_t *e = memmem(p, have, "\r\n\r\n", 4);
+        if (!e) {
+            if (have > HEAD_MAX)
+                api_error(c, i, true, "an answer's head over HEAD_MAX", NULL, 0);
+            break;
+        }
+        size_t hn = (size_t)(e - p) + 4, len;
+        int status;
+        bool closes;
+        if (parse_head(p, hn, &status, &len, &closes) != 0 || len > BODY_MAX) {
+            api_error(c, i, true, "an answer without Content-Length", p, hn);
+            return;
+        }
+        if (have - hn < len)
+            break; /* the body is not all in */
+        off += hn + len;
+        api_check(c, i, status, p + hn, len, now);
+        if (closes) {
+            api_error(c, i, true, "the server closes the keep-alive connection", NULL, 0);
+            return;
+        }
+        api_send(c);
+    }
+    memmove(c->in, c->in + off, c->in_len - off);
+    c->in_len -= off;
+}
+
+static int run_api(void)
+{
+    if (!o.token_file || api_read_token(o.token_file) != 0) {
+        fprintf(stderr, "wsload: api needs --token-file FILE, the token on its first line "
+                        "(1 to %d bytes)\n", API_TOKEN_MAX);
+        return 2;
+    }
+    open_all(o.conns, NULL);
+    for (int i = 0; i < ncl; i++)
+        api_send(&cl[i]); /* sent once connected */
+    uint64_t t0 = now_ns();
+    while (now_ns() - t0 < 1000000000ull) /* warm up */
+        step(NULL, 100);
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    while (now_ns() - window_start < (uint64_t)o.seconds * 1000000000ull)
+        step(NULL, 100);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(window_end - window_start) / 1e9;
+    int open = ncl - count_state(C_DEAD);
+    printf("mode=api conns=%d open=%d size=%d msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f ",
+           o.conns, open, o.size, (double)measured / secs, percentile(&lat, 0.5),
+           percentile(&lat, 0.99));
+    report_cpu(tool0, srv0, secs, (double)measured, "msg");
+    /* (Every connection that died counted an error as it did.) */
+    printf("errors=%ld\n", errors);
+    return errors ? 1 : 0;
+}
+
+/* ========================================================================
  * Bayeux: faye's pub/sub on WebSockets
  * ======================================================================== */
 
@@ -1765,7 +1979,7 @@ static void raise_fd_limit(int need)
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: wsload echo|fanout|idle|bayeux [options]\n"
+        "usage: wsload echo|fanout|idle|bayeux|api [options]\n"
         "  --host A --port N --path P   server (127.0.0.1:8080, /echo)\n"
         "  --conns N                    connections, or receivers (1)\n"
         "  --depth D --size S           echo: messages in flight, bytes (1, 32)\n"
@@ -1789,7 +2003,10 @@ static void usage(void)
         "  --window K                   bayeux: publishes in flight, at most (16)\n"
         "  --bayeux                     idle: Bayeux clients, handshaken,\n"
         "                               connected and subscribed\n"
-        "                               (bayeux, idle --bayeux: --path /faye)\n");
+        "                               (bayeux, idle --bayeux: --path /faye)\n"
+        "  --token-file FILE            api: the bearer token, its first line\n"
+        "                               (api: --path /api/rooms/general/messages,\n"
+        "                               --size is the text's bytes)\n");
     exit(2);
 }
 
@@ -1826,18 +2043,23 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--redis-pid")) o.redis_pid = atoi(v);
         else if (!strcmp(a, "--settle")) o.settle = atoi(v);
         else if (!strcmp(a, "--window")) o.window = atoi(v);
+        else if (!strcmp(a, "--token-file")) o.token_file = v;
         else usage();
     }
     if (!strcmp(o.mode, "bayeux"))
         o.bayeux = true;
     if (o.size > 1 << 20 || o.conns < (o.quiet ? 0 : 1) || o.depth < 1 || o.rate < 1 ||
         o.window < 1 || (o.polling && (o.depth != 1 || o.idle != 0)) ||
-        (o.bayeux && (o.polling || o.sio)))
+        (o.bayeux && (o.polling || o.sio)) ||
+        (!strcmp(o.mode, "api") && (o.polling || o.sio || o.bayeux || o.idle || o.quiet ||
+                                    o.size < 1 || strlen(o.path) > API_PATH_MAX)))
         usage();
     if (o.polling && !path_set)
         o.path = "/socket.io/";
     if (o.bayeux && !path_set)
         o.path = "/faye";
+    if (!strcmp(o.mode, "api") && !path_set)
+        o.path = "/api/rooms/general/messages";
     rng ^= now_ns();
     raise_fd_limit(o.polling ? 2 * o.conns : o.conns + o.idle + 2);
     if (o.polling && !strcmp(o.mode, "echo"))
@@ -1850,6 +2072,8 @@ int main(int argc, char **argv)
         return run_fanout();
     if (!strcmp(o.mode, "bayeux"))
         return run_bayeux();
+    if (!strcmp(o.mode, "api"))
+        return run_api();
     if (o.bayeux && !strcmp(o.mode, "idle"))
         return run_bayeux_idle();
     if (!strcmp(o.mode, "idle"))
