@@ -160,6 +160,12 @@ test: unit integration asan valgrind fuzz-ci
 	@echo "suites: 5 passed, 0 failed (unit, integration, asan, valgrind, fuzz-ci)"
 
 # ---- the benchmark (not a test: it asserts nothing) ----------------------------
+# Why the poll set's cold part is watched by epoll (README, "The poll set
+# and quiet clients"): build/pollfloor 9000 0, then 9000 1.
+build/pollfloor: bench/pollfloor.c
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ $<
+
 build/wsload: bench/wsload.c ws.c http.c ws.h http.h
 	@mkdir -p build
 	$(CC) $(CFLAGS) -o $@ bench/wsload.c ws.c http.c $(LDLIBS)
