@@ -286,6 +286,22 @@ static void reply_open(struct jbuf *jb, const struct bx_message *m, const char *
     jb_lit(jb, err && err[0] ? ",\"successful\":false" : ",\"successful\":true");
 }
 
+/* Send items (message objects, comma-joined) to p as one JSON array: a
+ * frame on a socket, or a request's one answer, after which the request
+ * is marked answered (the transport may free it inside send). */
+static void send_array(struct bx_port *p, const char *items, size_t len)
+{
+    struct jbuf f = {0};
+    jb_lit(&f, "[");
+    jb_raw(&f, items, len);
+    jb_lit(&f, "]");
+    if (!p->socket)
+        p->answered = true;
+    if (!f.oom)
+        p->ops->send(p, f.p, f.len);
+    jb_free(&f);
+}
+
 /* Add one finished reply object to the batch's replies. */
 static void add_reply(struct jbuf *replies, const struct jbuf *one)
 {
@@ -317,13 +333,7 @@ static void release(struct bx_client *c)
     c->held_id = NULL;
     p->held = NULL;
     if (p->socket) {
-        struct jbuf f = {0};
-        jb_lit(&f, "[");
-        jb_raw(&f, r.p, r.len);
-        jb_lit(&f, "]");
-        if (!f.oom)
-            p->ops->send(p, f.p, f.len);
-        jb_free(&f);
+        send_array(p, r.p, r.len);
     } else {
         add_reply(&p->answer, &r);
         if (c->queue.len > 0) {
@@ -331,14 +341,7 @@ static void release(struct bx_client *c)
             jb_raw(&p->answer, c->queue.p, c->queue.len);
             jb_reset(&c->queue);
         }
-        struct jbuf f = {0};
-        jb_lit(&f, "[");
-        jb_raw(&f, p->answer.p, p->answer.len);
-        jb_lit(&f, "]");
-        p->answered = true;
-        if (!f.oom)
-            p->ops->send(p, f.p, f.len);
-        jb_free(&f);
+        send_array(p, p->answer.p, p->answer.len);
     }
     jb_free(&r);
 }
@@ -457,14 +460,8 @@ void bx_flush(struct bx *bx)
         bx->dirty = c->next_dirty;
         c->dirty = false;
         if (c->socket && c->queue.len > 0) {
-            struct jbuf f = {0};
-            jb_lit(&f, "[");
-            jb_raw(&f, c->queue.p, c->queue.len);
-            jb_lit(&f, "]");
+            send_array(c->socket, c->queue.p, c->queue.len);
             jb_reset(&c->queue);
-            if (!f.oom)
-                c->socket->ops->send(c->socket, f.p, f.len);
-            jb_free(&f);
         } else if (c->held && !c->held->socket && c->queue.len > 0) {
             release(c);
         }
@@ -999,25 +996,11 @@ int bx_input(struct bx *bx, struct bx_port *port, const char *json, size_t len, 
         }
     }
     if (port->socket) {
-        if (local.len > 0) {
-            struct jbuf f = {0};
-            jb_lit(&f, "[");
-            jb_raw(&f, local.p, local.len);
-            jb_lit(&f, "]");
-            if (!f.oom)
-                port->ops->send(port, f.p, f.len);
-            jb_free(&f);
-        }
+        if (local.len > 0)
+            send_array(port, local.p, local.len);
         jb_free(&local);
     } else if (!port->held && !port->answered) {
-        struct jbuf f = {0};
-        jb_lit(&f, "[");
-        jb_raw(&f, port->answer.p, port->answer.len);
-        jb_lit(&f, "]");
-        port->answered = true;
-        if (!f.oom)
-            port->ops->send(port, f.p, f.len);
-        jb_free(&f);
+        send_array(port, port->answer.p, port->answer.len);
     }
     if (close_after && close_after->socket)
         close_after->ops->close(close_after);
