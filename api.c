@@ -532,42 +532,20 @@ void api_refuse(struct conn *c, int status, const char *why)
  * ======================================================================== */
 
 /* Read the write token from file (one line) or, without one, from
- * $WSHUB_API_TOKEN. Returns 0, or -1 said on stderr. */
+ * $WSHUB_API_TOKEN. Returns 0, or -1 said on stderr. With neither, the
+ * write API stays off. */
 static int read_token(const char *file)
 {
     const char *env = getenv("WSHUB_API_TOKEN");
-    size_t n = 0;
-    api.token_len = 0; /* off until a good one is read */
     if (file) {
-        FILE *f = fopen(file, "r");
-        if (!f) {
-            fprintf(stderr, "wshub: --api-token-file %s: cannot open\n", file);
-            return -1;
-        }
-        char buf[API_MAX_TOKEN + 3];
-        n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-            n--; /* the line's own end */
-        if (n > API_MAX_TOKEN || memchr(buf, '\n', n) || memchr(buf, '\r', n))
-            n = 0; /* too long, or more than one line */
-        memcpy(api.token, buf, n);
-    } else if (env) {
-        n = strlen(env) <= API_MAX_TOKEN ? strlen(env) : 0;
-        memcpy(api.token, env, n);
-    } else {
-        api.token[0] = '\0';
-        api.token_len = 0;
-        return 0; /* the write API stays off */
+        api.token_len = options_read_secret("--api-token-file", file, api.token, API_MAX_TOKEN);
+        return api.token_len ? 0 : -1;
     }
-    while (n > 0 && (api.token[n - 1] == '\n' || api.token[n - 1] == '\r'))
-        n--;
-    api.token[n] = '\0';
-    if (n == 0 || strlen(api.token) != n) {
-        fprintf(stderr, "wshub: the API token must be one line of 1 to %d bytes\n", API_MAX_TOKEN);
+    api.token_len = env ? options_take_secret(env, strlen(env), api.token, API_MAX_TOKEN) : 0;
+    if (env && api.token_len == 0) {
+        fprintf(stderr, "wshub: WSHUB_API_TOKEN must be one line of 1 to %d bytes\n", API_MAX_TOKEN);
         return -1;
     }
-    api.token_len = n;
     return 0;
 }
 

@@ -72,6 +72,11 @@ struct options {
     const char *api_token_file; /* the REST API's write token, or NULL */
 };
 
+size_t options_take_secret(const char *p, size_t n, char *out, size_t max);
+size_t options_read_secret(const char *flag, const char *file, char *out, size_t max);
+                           /* options.c: a token, one line of 1..max bytes,
+                            * from the environment or a file; its length,
+                            * or 0 (read_secret has said why on stderr) */
 int options_parse(int argc, char **argv, struct options *opt); /* options.c:
                             * 0 to run, 1 after --help or --version, -1 on
                             * a bad flag (said on stderr) */

@@ -579,33 +579,6 @@ static void chat_heard(void *ud, const char *room, const char *msg, size_t len)
  * Setting up, and the loop's calls
  * ======================================================================== */
 
-/* Read --faye-token-file: one line, its newline trimmed. */
-static int read_token(const char *file)
-{
-    FILE *f = fopen(file, "r");
-    if (!f) {
-        fprintf(stderr, "wshub: --faye-token-file %s: cannot open\n", file);
-        return -1;
-    }
-    char buf[FAYE_MAX_TOKEN + 3];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        n--; /* the line's own end */
-    bool bad = n == 0 || n > FAYE_MAX_TOKEN || memchr(buf, '\n', n) || memchr(buf, '\r', n) ||
-               memchr(buf, '\0', n);
-    if (!bad)
-        memcpy(faye.token, buf, n);
-    faye.token[bad ? 0 : n] = '\0';
-    if (bad) {
-        fprintf(stderr, "wshub: --faye-token-file %s: want one line of 1 to %d bytes\n",
-                file, FAYE_MAX_TOKEN);
-        return -1;
-    }
-    faye.token_len = n;
-    return 0;
-}
-
 /* Mount Bayeux at --faye, with chat (or NULL) bridged to /chat/. Returns
  * 0, or -1 said on stderr. */
 int faye_init(struct chat *chat)
@@ -620,8 +593,12 @@ int faye_init(struct chat *chat)
         m--;
     memcpy(faye.mount, o->faye, m);
     faye.mount[m] = '\0';
-    if (o->faye_token_file && read_token(o->faye_token_file) != 0)
-        return -1;
+    if (o->faye_token_file) {
+        faye.token_len = options_read_secret("--faye-token-file", o->faye_token_file,
+                                             faye.token, FAYE_MAX_TOKEN);
+        if (faye.token_len == 0)
+            return -1;
+    }
     struct bx_limits lim = {
         .max_batch = o->faye_max_batch,
         .max_subs = o->faye_max_subs,

@@ -4,7 +4,8 @@
  * Every limit and timing a user can change is a flag here, with its
  * default beside it and its range checked before the server starts; the
  * README's "Flags and limits" table says what a client sees at each.
- * Nothing here opens a socket.
+ * Nothing here opens a socket. Also here: reading a secret (a write
+ * token) from a file or the environment, for api.c and faye.c.
  */
 #include "conn.h"
 
@@ -251,3 +252,45 @@ int options_parse(int argc, char **argv, struct options *opt)
     return 0;
 }
 
+/* ========================================================================
+ * Secrets: write tokens, read from a file or the environment
+ * ======================================================================== */
+
+/* Take a secret from p[0..n): its line end trimmed, then 1 to max bytes
+ * with no CR, LF or NUL left inside, copied into out (max + 1 bytes, with
+ * its NUL). Secrets come from files or the environment, never from a
+ * flag's value, which any local user can read in ps. Returns its length,
+ * or 0 if it is not one such line (out is then ""). */
+size_t options_take_secret(const char *p, size_t n, char *out, size_t max)
+{
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--; /* the line's own end */
+    if (n == 0 || n > max || memchr(p, '\n', n) || memchr(p, '\r', n) || memchr(p, '\0', n)) {
+        out[0] = '\0';
+        return 0;
+    }
+    memcpy(out, p, n);
+    out[n] = '\0';
+    return n;
+}
+
+/* Read the secret in file (see options_take_secret), for the flag named
+ * flag. Returns its length, or 0 said on stderr. */
+size_t options_read_secret(const char *flag, const char *file, char *out, size_t max)
+{
+    out[0] = '\0';
+    char *buf = malloc(max + 3); /* a line of max, its CR LF, and one more */
+    FILE *f = buf ? fopen(file, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "wshub: %s %s: %s\n", flag, file, buf ? "cannot open" : "out of memory");
+        free(buf);
+        return 0;
+    }
+    size_t n = fread(buf, 1, max + 3, f);
+    fclose(f);
+    size_t len = options_take_secret(buf, n, out, max);
+    free(buf);
+    if (len == 0)
+        fprintf(stderr, "wshub: %s %s: want one line of 1 to %zu bytes\n", flag, file, max);
+    return len;
+}
