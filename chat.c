@@ -121,6 +121,17 @@ static void fail(struct chat *c, struct hub_socket *s, struct hub_event *ev,
     reply_one(c, s, ev, "error", why);
 }
 
+/* Send event with the JSON built in jb (if it was built whole) to
+ * everyone in room but `except` (NULL: nobody), on every node. */
+static void tell_room(struct chat *c, const char *room, struct hub_socket *except,
+                      const char *event, const struct jbuf *jb)
+{
+    if (!jb->oom) {
+        struct hub_args a = {jb->p, jb->len, NULL, 0};
+        hub_emit_to(c->nsp, room, except, event, &a);
+    }
+}
+
 /* Write "userId":"...","name":"..." for the user behind s. */
 static void jb_user(struct jbuf *jb, struct hub_socket *s)
 {
@@ -257,10 +268,7 @@ static void presence(struct chat *c, const char *room, struct hub_socket *s,
     jb_lit(jb, ",\"action\":");
     jb_str(jb, action, strlen(action));
     jb_lit(jb, "}");
-    if (!jb->oom) {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_emit_to(c->nsp, room, except, "presence", &a);
-    }
+    tell_room(c, room, except, "presence", jb);
 }
 
 /* The chat rooms s is in (not the one named by its own id). */
@@ -558,10 +566,7 @@ enum chat_result chat_edit(struct chat *c, const char *room, long long id, const
     jb_lit(jb, ",\"edited\":");
     jb_str(jb, ts, strlen(ts));
     jb_lit(jb, "}");
-    if (!jb->oom) {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_emit_to(c->nsp, room, NULL, "message-edit", &a);
-    }
+    tell_room(c, room, NULL, "message-edit", jb);
     return CHAT_DONE;
 }
 
@@ -590,10 +595,7 @@ enum chat_result chat_delete(struct chat *c, const char *room, long long id, con
     jb_lit(jb, ",\"id\":");
     jb_int(jb, id);
     jb_lit(jb, "}");
-    if (!jb->oom) {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_emit_to(c->nsp, room, NULL, "message-delete", &a);
-    }
+    tell_room(c, room, NULL, "message-delete", jb);
     return CHAT_DONE;
 }
 
@@ -987,10 +989,7 @@ static void on_typing(struct hub_socket *s, struct hub_event *ev, void *ud)
     jb_lit(jb, ",");
     jb_user(jb, s);
     jb_lit(jb, typing ? ",\"typing\":true}" : ",\"typing\":false}");
-    if (!jb->oom) {
-        struct hub_args a = {jb->p, jb->len, NULL, 0};
-        hub_emit_to(c->nsp, room, s, "typing", &a);
-    }
+    tell_room(c, room, s, "typing", jb);
 }
 
 /* A chat room's name and how many are in it, cluster-wide. */
