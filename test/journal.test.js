@@ -272,11 +272,20 @@ describe('the journal: restarts', () => {
     const alice = await chatUser(server, 'alice');
     const N = 40;          // API posts in the burst, 8 at a time
     const SOCKET_N = 10;   // socket posts alongside them, one at a time
-    const KILL_AT = 15;    // kill -9 when this many API posts have their 201
+    const KILL_AT = 15;    // kill -9 when this many posts (API or socket) are acknowledged
     const acked = [];
     const sent = new Set();
     let killed = false;
     let nextI = 0;
+    // Both workers count toward KILL_AT: a socket ack may be the one that
+    // reaches it, so the test is >=, not ===, and either worker may kill.
+    const acknowledged = (m) => {
+      acked.push(m);
+      if (acked.length >= KILL_AT && !killed) {
+        killed = true;
+        server.proc.kill('SIGKILL');
+      }
+    };
 
     const apiWorker = async () => {
       while (!killed && nextI < N) {
@@ -292,11 +301,7 @@ describe('the journal: restarts', () => {
           r = { status: res.status, json: await res.json() };
         } catch { return; } // the server is gone
         assert.strictEqual(r.status, 201);
-        acked.push(r.json);
-        if (acked.length === KILL_AT && !killed) {
-          killed = true;
-          server.proc.kill('SIGKILL');
-        }
+        acknowledged(r.json);
       }
     };
     const gone = new Promise((resolve) => alice.once('disconnect', () => resolve(null)));
@@ -308,7 +313,7 @@ describe('the journal: restarts', () => {
           new Promise((resolve) => alice.emit('message', { text }, resolve)), gone]);
         if (!ack) return;
         assert.strictEqual(typeof ack.id, 'number', JSON.stringify(ack));
-        acked.push({ id: ack.id, text });
+        acknowledged({ id: ack.id, text });
       }
     };
     await withTimeout(Promise.all([...Array.from({ length: 8 }, apiWorker), socketWorker()]),
