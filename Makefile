@@ -2,7 +2,7 @@
 CC      ?= cc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -Wall -Wextra -Wpedantic
-LDLIBS  := -lcrypto
+LDLIBS  := -lssl -lcrypto
 SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # The pure parts (no sockets) are linked into the unit tests as well;
@@ -154,6 +154,9 @@ fuzz-ci: $(addprefix build/fuzz/,$(FUZZERS))
 	    > $$log 2>&1 || { tail -40 $$log; exit 1; }; \
 	  echo "fuzz $$f: corpus clean, then $$(grep -o 'number_of_executed_units: [0-9]*' $$log | grep -o '[0-9]*$$') fresh runs in $(FUZZ_CI) s, no crash"; \
 	done
+
+# The lab (lab/README.md): make lab, make dev, and the lab's self-check.
+-include lab/lab.mk
 
 # make stops at the first suite that fails, so reaching the end means all five passed.
 test: unit integration asan valgrind fuzz-ci
