@@ -8,8 +8,8 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 # The pure parts (no sockets) are linked into the unit tests as well;
 # the loop and the two files that answer its connections are not.
 LIB     := options.c ws.c http.c json.c map.c bayeux.c bxchannel.c history.c journal.c sio.c eio.c resp.c msgpack.c timer.c pollset.c pool.c hub.c room.c middleware.c clustermsg.c chat.c echoapp.c admin.c
-SRC     := server.c wsconn.c web.c engine.c faye.c api.c metrics.c redis.c cluster.c $(LIB) build/client_js.c build/faye_js.c
-HDR     := ws.h http.h json.h map.h bayeux.h history.h journal.h metrics.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h hub_private.h apps.h conn.h redis.h cluster.h clustermsg.h
+SRC     := server.c tls.c wsconn.c web.c engine.c faye.c api.c metrics.c redis.c cluster.c $(LIB) build/client_js.c build/faye_js.c
+HDR     := tls.h ws.h http.h json.h map.h bayeux.h history.h journal.h metrics.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h hub_private.h apps.h conn.h redis.h cluster.h clustermsg.h
 UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room unit_bayeux unit_journal unit_api
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help

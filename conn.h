@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h> /* ssize_t */
 
 #define WSHUB_VERSION "0.2.0"
 
@@ -70,6 +71,8 @@ struct options {
     size_t faye_max_clients; /* Bayeux sessions in all */
     const char *data_dir;  /* --data DIR: the chat's journal, or NULL */
     const char *api_token_file; /* the REST API's write token, or NULL */
+    const char *tls_cert;  /* --tls-cert: PEM certificate (chain), or NULL */
+    const char *tls_key;   /* --tls-key: its PEM private key */
 };
 
 size_t options_take_secret(const char *p, size_t n, char *out, size_t max);
@@ -123,9 +126,39 @@ enum conn_role {
 
 struct eio_session;
 struct faye_port;
+struct tls_session;
+struct conn;
+
+/* The byte stream under a connection: plain TCP, or TLS (tls.c). This is
+ * the seam between the loop and what carries its bytes, after Redis's
+ * connection.h: server.c reads, writes and ends every connection through
+ * c->io, so nothing above it (web.c, the parsers, the hub) can tell
+ * which kind it is on. read and write return the bytes moved, read 0 at
+ * the peer's orderly end, or -1 with errno: EAGAIN to try again when
+ * poll() says so (c->io_wait names the event, when it is not the obvious
+ * one), anything else to give up (c->why may then say why). */
+struct conn_io {
+    ssize_t (*read)(struct conn *c, void *p, size_t n);
+    ssize_t (*write)(struct conn *c, const void *p, size_t n);
+    void (*shutdown)(struct conn *c); /* we have no more to send: end our
+                                       * direction (TLS: close_notify, FIN) */
+    void (*close)(struct conn *c);    /* free the stream's state; the loop
+                                       * then closes the descriptor */
+};
+extern const struct conn_io tcp_io; /* server.c: read(), write(), shutdown() */
+
+/* c->io_wait: a TLS read may need to write first (a handshake message
+ * the kernel would not take), and a write may need to read (a message
+ * from the peer must come first). Plain TCP never sets either. */
+enum {
+    IO_READ_WANTS_OUT = 1, /* call read again once the socket is writable */
+    IO_WRITE_WANTS_IN = 2  /* call write again once the socket is readable */
+};
 
 struct conn {
     int fd;                 /* non-blocking socket */
+    const struct conn_io *io; /* how bytes cross it: &tcp_io or &tls_io */
+    struct tls_session *tls;/* tls.c's state on a TLS connection, or NULL */
     enum conn_state state;  /* what the next bytes mean */
     size_t slot;            /* index of our entry in the poll set */
     char path[48];          /* last request-target, truncated, for logs */
@@ -162,6 +195,12 @@ struct conn {
                              * not take: the client is behind */
     bool later;             /* on the loop's list of conns to update at
                              * the end of the turn (conn_later) */
+    uint8_t io_wait;        /* IO_READ_WANTS_OUT, IO_WRITE_WANTS_IN */
+    bool io_more;           /* the stream holds input already taken from
+                             * the socket, which poll() cannot see: read
+                             * again without waiting (TLS records) */
+    bool io_unclean_end;    /* the peer ended without the stream's own end
+                             * marker (TLS: no close_notify); logged */
 };
 
 /* True while c's next HTTP request must wait: a file is being sent, or a

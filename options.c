@@ -45,6 +45,8 @@ static const struct options default_options = {
     .faye_max_clients = 10000,
     .data_dir = NULL,
     .api_token_file = NULL,
+    .tls_cert = NULL,
+    .tls_key = NULL,
 };
 
 
@@ -95,6 +97,9 @@ static void usage(FILE *f)
         "  --data DIR            keep the chat's rooms and messages in DIR/journal\n"
         "  --api-token-file FILE  the token REST API writes need (or the\n"
         "                        WSHUB_API_TOKEN environment variable)\n"
+        "  --tls-cert FILE       speak TLS (https://, wss://) with this PEM\n"
+        "                        certificate, or chain; SIGHUP reloads it\n"
+        "  --tls-key FILE        ...and this PEM private key\n"
         "  --help, --version\n");
 }
 
@@ -123,7 +128,7 @@ int options_parse(int argc, char **argv, struct options *opt)
            O_ORIGIN, O_PINGI, O_PINGT, O_REQT, O_CLOSET, O_APP, O_CONNT,
            O_REDIS, O_REDIS_KEY, O_REDIS_TIMEOUT, O_ADMIN, O_ADMIN_AUTH, O_ADMIN_RO,
            O_FAYE, O_FAYE_TIMEOUT, O_FAYE_TOKEN, O_FAYE_BATCH, O_FAYE_SUBS, O_FAYE_CLIENTS,
-           O_DATA, O_API_TOKEN,
+           O_DATA, O_API_TOKEN, O_TLS_CERT, O_TLS_KEY,
            O_HELP, O_VERSION };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, O_HOST},
@@ -154,6 +159,8 @@ int options_parse(int argc, char **argv, struct options *opt)
         {"faye-max-clients", required_argument, NULL, O_FAYE_CLIENTS},
         {"data", required_argument, NULL, O_DATA},
         {"api-token-file", required_argument, NULL, O_API_TOKEN},
+        {"tls-cert", required_argument, NULL, O_TLS_CERT},
+        {"tls-key", required_argument, NULL, O_TLS_KEY},
         {"help", no_argument, NULL, O_HELP},
         {"version", no_argument, NULL, O_VERSION},
         {NULL, 0, NULL, 0},
@@ -239,6 +246,8 @@ int options_parse(int argc, char **argv, struct options *opt)
             break;
         case O_DATA: opt->data_dir = optarg; break;
         case O_API_TOKEN: opt->api_token_file = optarg; break;
+        case O_TLS_CERT: opt->tls_cert = optarg; break;
+        case O_TLS_KEY: opt->tls_key = optarg; break;
         case O_HELP: usage(stdout); return 1;
         case O_VERSION: printf("wshub " WSHUB_VERSION "\n"); return 1;
         default: usage(stderr); return -1;
@@ -247,6 +256,12 @@ int options_parse(int argc, char **argv, struct options *opt)
     if (optind < argc) {
         fprintf(stderr, "wshub: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return -1;
+    }
+    if (!opt->tls_cert != !opt->tls_key) {
+        fprintf(stderr, "wshub: %s needs %s as well\n",
+                opt->tls_cert ? "--tls-cert" : "--tls-key",
+                opt->tls_cert ? "--tls-key" : "--tls-cert");
         return -1;
     }
     return 0;

@@ -10,6 +10,8 @@
  *            between the network and the event hub (hub.c);
  *   ws.c and http.c are the pure parsers underneath.
  * Nobody else reads, writes or polls. conn.h is what the loop shares.
+ * Bytes cross each socket through its c->io (conn.h): tcp_io below, or
+ * tls_io (tls.c) when the listener speaks TLS; the loop is the same.
  *
  * Life of a connection (struct conn, state in enum conn_state):
  *   accept -> CONN_HTTP: read requests, answer files or errors, or hold
@@ -53,6 +55,7 @@
 #include "pollset.h"
 #include "pool.h"
 #include "timer.h"
+#include "tls.h"
 #include "ws.h"
 
 #include <arpa/inet.h>
@@ -192,6 +195,7 @@ static struct {
 } loop;
 
 static volatile sig_atomic_t stop_signal; /* set by SIGINT/SIGTERM */
+static volatile sig_atomic_t reload_signal; /* set by SIGHUP (with TLS) */
 static sigset_t wait_mask; /* the signal mask while waiting in ppoll() */
 
 /* ========================================================================
@@ -264,14 +268,16 @@ void conn_kill(struct conn *c, const char *why)
         c->why = why;
     /* After our Close, the code and reason are the ones we sent; say so
      * if the peer never answered it. */
-    conn_log(c, "close %s %d %s%s", c->path[0] ? c->path : "-", c->status,
+    conn_log(c, "close %s %d %s%s%s", c->path[0] ? c->path : "-", c->status,
              c->why ? c->why : "",
-             c->state == CONN_WS_CLOSING ? " (no Close reply)" : "");
+             c->state == CONN_WS_CLOSING ? " (no Close reply)" : "",
+             c->io_unclean_end ? " (no TLS close_notify)" : "");
     /* A WebSocket's close: open or closing, or draining after a Close
      * (then c->status is a close code, 1000 up; HTTP's are below 600). */
     if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING ||
         (c->state == CONN_DRAINING && c->status >= 1000))
         metrics_ws_close(c->status);
+    c->io->close(c);
     close(c->fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -342,6 +348,37 @@ void trace_bytes(const uint8_t *p, size_t n)
     if (show < n)
         printf("...");
 }
+
+/* ========================================================================
+ * Plain TCP: the simplest side of the seam (conn.h; TLS is in tls.c)
+ * ======================================================================== */
+
+static ssize_t tcp_read(struct conn *c, void *p, size_t n)
+{
+    return read(c->fd, p, n);
+}
+
+static ssize_t tcp_write(struct conn *c, const void *p, size_t n)
+{
+    return write(c->fd, p, n);
+}
+
+static void tcp_shutdown(struct conn *c)
+{
+    shutdown(c->fd, SHUT_WR);
+}
+
+static void tcp_close(struct conn *c)
+{
+    (void)c; /* nothing beside the descriptor, which the loop closes */
+}
+
+const struct conn_io tcp_io = {
+    .read = tcp_read,
+    .write = tcp_write,
+    .shutdown = tcp_shutdown,
+    .close = tcp_close,
+};
 
 /* ========================================================================
  * Output
@@ -417,14 +454,18 @@ static void conn_read(struct conn *c)
         conn_kill(c, "input buffer full");
         return;
     }
-    ssize_t n = read(c->fd, loop.rbuf + have, READ_CHUNK - have);
+    ssize_t n = c->io->read(c, loop.rbuf + have, READ_CHUNK - have);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
+        /* EPROTO: the stream has said why itself (a TLS handshake that
+         * failed), and that reason is the one to log. */
+        bool stream_said = n < 0 && errno == EPROTO;
         if (c->state == CONN_WS_OPEN) {
             c->status = WS_CLOSE_ABNORMAL;
-            c->why = n == 0 ? "peer closed TCP without a Close frame"
-                            : "read error";
+            if (!stream_said)
+                c->why = n == 0 ? "peer closed TCP without a Close frame"
+                                : "read error";
         } else if (c->state == CONN_HTTP && c->why == NULL) {
             c->why = "peer closed";
         }
@@ -443,7 +484,7 @@ static void conn_read(struct conn *c)
 static void conn_write(struct conn *c)
 {
     while (c->state != CONN_DEAD && c->out.len > 0) {
-        ssize_t n = write(c->fd, c->out.data + c->out.off, c->out.len);
+        ssize_t n = c->io->write(c, c->out.data + c->out.off, c->out.len);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 c->blocked = true;
@@ -466,10 +507,17 @@ static void conn_write(struct conn *c)
         /* Everything is sent: our FIN tells the peer we are done. We then
          * read until its FIN, so that closing with unread data cannot
          * turn into a RST that destroys our last reply (RFC 9112 §9.6). */
-        shutdown(c->fd, SHUT_WR);
+        c->io->shutdown(c);
         c->wr_shut = true;
         c->deadline = now_ms() + DRAIN_TIMEOUT_MS;
     }
+}
+
+/* True while c should be read: its output is below the high-water mark
+ * and no file is being sent (conn_update asks poll() for POLLIN then). */
+static bool conn_takes_input(const struct conn *c)
+{
+    return c->out.len < srv.high_water && c->file_fd < 0;
 }
 
 /* True while c holds memory it could give back: any buffer allocated. */
@@ -512,12 +560,17 @@ static void conn_update(struct conn *c)
         if (c->state == CONN_DEAD)
             return;
     }
+    /* A TLS write that waits for input waits on POLLIN, not POLLOUT
+     * (which would be ready at once, and again, and again). */
     short ev = 0;
-    if (c->out.len < srv.high_water && c->file_fd < 0)
+    if (conn_takes_input(c) || (c->io_wait & IO_WRITE_WANTS_IN))
         ev |= POLLIN;
-    if (c->out.len > 0)
+    if ((c->out.len > 0 && !(c->io_wait & IO_WRITE_WANTS_IN)) ||
+        (c->io_wait & IO_READ_WANTS_OUT))
         ev |= POLLOUT;
     pollset_set_events(&loop.ps, c, ev);
+    if (c->io_more && conn_takes_input(c))
+        conn_later(c); /* input poll() cannot see: update_later reads it */
     conn_arm(c);
 }
 
@@ -563,6 +616,11 @@ static void update_later(void)
                 printf("%s    poll set: hot\n", conn_peer_name(c));
                 fflush(stdout);
             }
+        }
+        if (c->io_more && conn_takes_input(c)) {
+            conn_read(c);
+            if (c->state == CONN_DEAD)
+                continue;
         }
         conn_update(c);
     }
@@ -632,6 +690,12 @@ static void accept_all(void)
         if (pollset_full(&loop.ps)) {
             char peer[64];
             format_peer(&sa, peer, sizeof peer);
+            if (srv.opt.tls_cert) { /* a plain 503 would be noise to TLS */
+                close(fd);
+                fprintf(stderr, "wshub: %s refused (--max-conns %zu reached)\n",
+                        peer, srv.opt.max_conns);
+                continue;
+            }
 #define BUSY_BODY "503 Service Unavailable: server is at --max-conns\n"
             static const char busy[] =
                 "HTTP/1.1 503 Service Unavailable\r\n"
@@ -655,6 +719,12 @@ static void accept_all(void)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
+        c->io = &tcp_io;
+        if (srv.opt.tls_cert && tls_attach(c) != 0) {
+            close(fd);
+            conn_release(c);
+            continue;
+        }
         c->file_fd = -1;
         c->state = CONN_HTTP;
         c->keep_alive = true;
@@ -672,7 +742,11 @@ static void conn_timeout(struct conn *c, int64_t now)
 {
     switch (c->state) {
     case CONN_HTTP:
-        if (c->out.len > 0 || c->file_fd >= 0) {
+        if (!tls_handshake_done(c)) {
+            /* The clock has run since the accept: a handshake that
+             * stopped halfway, or a ClientHello trickled too slowly. */
+            conn_kill(c, "TLS handshake not finished in time (--request-timeout)");
+        } else if (c->out.len > 0 || c->file_fd >= 0) {
             /* Still sending a reply: the clock is for requests. */
             c->deadline = now + srv.opt.request_timeout;
         } else if (c->in.len > 0 || c->msg.len > 0) {
@@ -869,6 +943,11 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
+static void on_hangup(int sig)
+{
+    reload_signal = sig;
+}
+
 /* Wait for events on the first n entries, at most timeout ms (-1: no
  * limit). SIGINT and SIGTERM are blocked everywhere but here: ppoll()
  * unblocks them only for the wait, atomically, so a signal that comes
@@ -919,7 +998,8 @@ static void handle_conn(struct conn *c, short revents)
 {
     if (revents == 0 || c->state == CONN_DEAD)
         return;
-    if (revents & (POLLIN | POLLHUP | POLLERR))
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) ||
+        ((revents & POLLOUT) && (c->io_wait & IO_READ_WANTS_OUT)))
         conn_read(c);
     if (c->state != CONN_DEAD)
         conn_update(c);
@@ -955,6 +1035,10 @@ static void run(void)
         loop.now = now_ms();
         if (stop_signal && loop.stop_deadline == 0)
             begin_shutdown(loop.now);
+        if (reload_signal) {
+            reload_signal = 0;
+            tls_reload(); /* new connections get the new pair */
+        }
         if (loop.stop_deadline != 0 &&
             (all_flushed() || loop.now >= loop.stop_deadline))
             return;
@@ -1024,6 +1108,7 @@ static void cleanup(void)
     hub_free(srv.hub);
     chat_free(loop.chat);
     pool_free(&loop.pool);
+    tls_free();
     if (loop.listen_fd >= 0)
         close(loop.listen_fd);
     pollset_free(&loop.ps);
@@ -1066,6 +1151,13 @@ int main(int argc, char **argv)
     sigemptyset(&stops);
     sigaddset(&stops, SIGINT);
     sigaddset(&stops, SIGTERM);
+    if (srv.opt.tls_cert) {
+        /* SIGHUP reloads the certificate. Without TLS it keeps its
+         * default meaning: the terminal went away, so do we. */
+        sa.sa_handler = on_hangup;
+        sigaction(SIGHUP, &sa, NULL);
+        sigaddset(&stops, SIGHUP);
+    }
     sigprocmask(SIG_BLOCK, &stops, &wait_mask);
 
     /* A client's own replies stop its reading at half the cap, so only
@@ -1113,6 +1205,8 @@ int main(int argc, char **argv)
     if (srv.opt.data_dir)
         metrics_set_journal(journal_stats(chat_journal(loop.chat)), journal_ok);
 
+    if (srv.opt.tls_cert && tls_init(srv.opt.tls_cert, srv.opt.tls_key) != 0)
+        return 1;
     loop.listen_fd = listen_on(srv.opt.host, srv.opt.port);
     if (loop.listen_fd < 0)
         return 1;
@@ -1137,7 +1231,7 @@ int main(int argc, char **argv)
     getsockname(loop.listen_fd, (struct sockaddr *)&sa_bound, &salen);
     char where[64];
     format_peer(&sa_bound, where, sizeof where);
-    printf("wshub listening on http://%s\n", where);
+    printf("wshub listening on %s://%s\n", srv.opt.tls_cert ? "https" : "http", where);
     fflush(stdout);
 
     run();

@@ -1,0 +1,437 @@
+/* tls.c -- TLS under the loop's connections: libssl, non-blocking
+ * SPDX-License-Identifier: MIT
+ *
+ * With --tls-cert and --tls-key every accepted connection gets an SSL
+ * object, and its c->io is tls_io instead of tcp_io (conn.h). The loop
+ * reads, writes and ends connections through that seam, so the parsers,
+ * the transports and the hub never learn which kind they are on.
+ *
+ * Everything stays non-blocking, in the one poll() loop. OpenSSL reads
+ * and writes the socket itself, and any call may find the socket not
+ * ready, in either direction:
+ *   SSL_ERROR_WANT_READ   wait for input, as a plain read would;
+ *   SSL_ERROR_WANT_WRITE  wait until the socket takes output.
+ * The surprise is that a read may want to write (the handshake's reply
+ * did not fit in the socket buffer) and a write may want to read (a
+ * handshake message must come first). c->io_wait tells the loop which
+ * event to wait for, and which call to repeat when it comes.
+ *
+ * A second surprise: OpenSSL may take more from the socket than it has
+ * given us (records read ahead, or a record bigger than our buffer).
+ * poll() cannot see those bytes; c->io_more makes the loop read again.
+ *
+ * The handshake needs no state of its own in the loop: the connection
+ * is CONN_HTTP from the start, its first read performs the handshake,
+ * and the request clock (--request-timeout) runs from the accept, so a
+ * handshake that stops halfway ends like a request that does.
+ *
+ * Policy, in tls_context(): TLS 1.2 and 1.3 only; for 1.2, ECDHE key
+ * exchange with AEAD ciphers only; OpenSSL's default 1.3 suites; no
+ * renegotiation, no compression; ALPN http/1.1; sessions resumable by
+ * ticket or from a bounded cache. Buffers are released while idle
+ * (SSL_MODE_RELEASE_BUFFERS): an idle TLS connection holds no 34 KB of
+ * record buffers, only its session's state.
+ *
+ * References: RFC 8446 (TLS 1.3) §6.1 (close_notify), RFC 5246 §7.4.1.2
+ * and RFC 5746 (renegotiation), RFC 7301 (ALPN), RFC 9325 §4.2 (ciphers
+ * that are recommended for TLS 1.2).
+ */
+#include "tls.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h> /* X509_R_KEY_VALUES_MISMATCH */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h> /* shutdown */
+
+#define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL" /* RFC 9325 §4.2 */
+#define TLS_SESSION_CACHE 1024 /* sessions kept for resumption by id */
+#define TLS_REASON_MAX 160     /* bytes of a handshake failure's text */
+
+/* One TLS connection's state, beside its struct conn. */
+struct tls_session {
+    SSL *ssl;
+    bool broken;        /* a fatal error: no close_notify may follow */
+    bool renegotiation; /* the peer asked to renegotiate (refused) */
+};
+
+static struct {
+    SSL_CTX *ctx;          /* what new connections are given */
+    const char *cert_file; /* --tls-cert */
+    const char *key_file;  /* --tls-key */
+} tls;
+
+/* ========================================================================
+ * The context: certificate, key and policy
+ * ======================================================================== */
+
+/* The text of OpenSSL's oldest queued error ("unsupported protocol"), or
+ * fallback if it queued none. */
+static const char *ssl_reason(const char *fallback)
+{
+    unsigned long e = ERR_peek_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    return r ? r : fallback;
+}
+
+/* ALPN (RFC 7301 §3.2): the client lists what it speaks, we pick
+ * http/1.1. A client that offers only something else (h2) goes on
+ * without ALPN rather than being refused. */
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const unsigned char ours[] = "\x08http/1.1";
+    (void)ssl;
+    (void)arg;
+    unsigned char *chosen;
+    if (SSL_select_next_proto(&chosen, outlen, ours, sizeof ours - 1, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
+        return SSL_TLSEXT_ERR_NOACK;
+    *out = chosen;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* OpenSSL tells us about alerts it sends. With SSL_OP_NO_RENEGOTIATION a
+ * TLS 1.2 client's new ClientHello is answered with a no_renegotiation
+ * alert, and nothing else happens; we mark the connection, so that the
+ * read that caused it can end it with a log line. */
+static void on_info(const SSL *ssl, int where, int ret)
+{
+    if ((where & SSL_CB_WRITE_ALERT) && (ret & 0xff) == SSL_AD_NO_RENEGOTIATION) {
+        struct conn *c = SSL_get_app_data(ssl);
+        if (c && c->tls)
+            c->tls->renegotiation = true;
+    }
+}
+
+/* A key that needs a passphrase would make OpenSSL ask on the terminal;
+ * a server must not wait for that, so the answer is "no passphrase". */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+/* True if path can be opened; if not, err says why, for flag. */
+static bool readable(const char *flag, const char *path, char *err, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, cap, "%s %s: %s", flag, path, strerror(errno));
+        return false;
+    }
+    fclose(f);
+    return true;
+}
+
+/* A new context holding cert_file's certificate (and the chain after it)
+ * and key_file's key, or NULL with the reason in err. */
+static SSL_CTX *tls_context(const char *cert_file, const char *key_file,
+                            char *err, size_t cap)
+{
+    ERR_clear_error();
+    SSL_CTX *x = SSL_CTX_new(TLS_server_method());
+    if (!x) {
+        snprintf(err, cap, "cannot make a TLS context: %s", ssl_reason("out of memory"));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(x, TLS1_2_VERSION);
+    SSL_CTX_set_options(x, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+                           SSL_OP_CIPHER_SERVER_PREFERENCE);
+    SSL_CTX_set_cipher_list(x, TLS12_CIPHERS); /* 1.3's suites stay the default */
+    /* Partial writes and a moving buffer: conn_write hands SSL_write the
+     * front of c->out, which may be reallocated before a retry.
+     * Read-ahead: one read() takes what the kernel has, not a record
+     * header and then its body. */
+    SSL_CTX_set_mode(x, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                        SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_read_ahead(x, 1);
+    SSL_CTX_set_alpn_select_cb(x, select_alpn, NULL);
+    SSL_CTX_set_info_callback(x, on_info);
+    SSL_CTX_set_default_passwd_cb(x, no_passphrase);
+    SSL_CTX_set_session_id_context(x, (const unsigned char *)"wshub", 5);
+    SSL_CTX_sess_set_cache_size(x, TLS_SESSION_CACHE);
+    SSL_CTX_set_num_tickets(x, 1); /* TLS 1.3: one ticket to resume with */
+
+    if (!readable("--tls-cert", cert_file, err, cap) || !readable("--tls-key", key_file, err, cap))
+        ; /* err says which */
+    else if (SSL_CTX_use_certificate_chain_file(x, cert_file) != 1)
+        snprintf(err, cap, "--tls-cert %s: %s", cert_file, ssl_reason("cannot read it"));
+    else if (SSL_CTX_use_PrivateKey_file(x, key_file, SSL_FILETYPE_PEM) != 1 &&
+             ERR_GET_REASON(ERR_peek_error()) != X509_R_KEY_VALUES_MISMATCH)
+        snprintf(err, cap, "--tls-key %s: %s", key_file, ssl_reason("cannot read it"));
+    else if (SSL_CTX_check_private_key(x) != 1) /* also when loading said so */
+        snprintf(err, cap, "--tls-key %s does not match --tls-cert %s", key_file, cert_file);
+    else
+        return x;
+    SSL_CTX_free(x);
+    ERR_clear_error();
+    return NULL;
+}
+
+int tls_init(const char *cert_file, const char *key_file)
+{
+    char err[2 * PATH_MAX];
+    tls.cert_file = cert_file;
+    tls.key_file = key_file;
+    tls.ctx = tls_context(cert_file, key_file, err, sizeof err);
+    if (!tls.ctx) {
+        fprintf(stderr, "wshub: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+void tls_reload(void)
+{
+    char err[2 * PATH_MAX];
+    SSL_CTX *fresh = tls_context(tls.cert_file, tls.key_file, err, sizeof err);
+    if (!fresh) {
+        fprintf(stderr, "wshub: tls: reload refused: %s; keeping the current certificate\n", err);
+        return;
+    }
+    /* Open connections hold a reference to the old context; it is freed
+     * with the last of them. */
+    SSL_CTX_free(tls.ctx);
+    tls.ctx = fresh;
+    fprintf(stderr, "wshub: tls: reloaded certificate from %s\n", tls.cert_file);
+}
+
+void tls_free(void)
+{
+    SSL_CTX_free(tls.ctx);
+    tls.ctx = NULL;
+}
+
+/* ========================================================================
+ * A connection's session
+ * ======================================================================== */
+
+int tls_attach(struct conn *c)
+{
+    struct tls_session *t = calloc(1, sizeof *t);
+    SSL *ssl = t ? SSL_new(tls.ctx) : NULL;
+    if (!ssl || SSL_set_fd(ssl, c->fd) != 1) {
+        SSL_free(ssl);
+        free(t);
+        ERR_clear_error();
+        return -1;
+    }
+    SSL_set_accept_state(ssl);
+    SSL_set_app_data(ssl, c);
+    t->ssl = ssl;
+    c->tls = t;
+    c->io = &tls_io;
+    return 0;
+}
+
+bool tls_handshake_done(const struct conn *c)
+{
+    return !c->tls || SSL_is_init_finished(c->tls->ssl);
+}
+
+/* --trace: what the handshake agreed, before the first request. */
+static void trace_handshake(struct conn *c)
+{
+    const unsigned char *alpn;
+    unsigned int alen;
+    SSL_get0_alpn_selected(c->tls->ssl, &alpn, &alen);
+    printf("%s    tls: %s %s, ALPN %.*s\n", conn_peer_name(c),
+           SSL_get_version(c->tls->ssl), SSL_get_cipher_name(c->tls->ssl),
+           alen ? (int)alen : 1, alen ? (const char *)alpn : "-");
+    fflush(stdout);
+}
+
+/* Why a handshake failed, in a line for the log: the static buffer is
+ * read by conn_kill at once. */
+static const char *handshake_failure(int err)
+{
+    static char why[TLS_REASON_MAX];
+    unsigned long e = ERR_peek_error();
+    const char *reason;
+    if (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST)
+        reason = "plain HTTP sent to the TLS port";
+    else if (e == 0 && err == SSL_ERROR_SYSCALL)
+        reason = errno == 0 ? "peer closed" : strerror(errno);
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    else if (ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+        reason = "peer closed";
+#endif
+    else
+        reason = ssl_reason("unknown error");
+    snprintf(why, sizeof why, "TLS handshake failed: %s", reason);
+    return why;
+}
+
+/* True if the failure err, after the handshake, is the peer ending TCP
+ * without a close_notify: common (browsers do it), and no attack. */
+static bool unclean_end(int err)
+{
+    unsigned long e = ERR_peek_error();
+    if (err == SSL_ERROR_SYSCALL && e == 0)
+        return errno == 0;
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    return ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+    return false;
+#endif
+}
+
+/* Turn a read's SSL_get_error() into the seam's answer (conn.h). */
+static ssize_t read_failed(struct conn *c, int err)
+{
+    struct tls_session *t = c->tls;
+    switch (err) {
+    case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        c->io_wait |= IO_READ_WANTS_OUT;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0; /* the peer's close_notify: an orderly end */
+    }
+    t->broken = true;
+    if (!SSL_is_init_finished(t->ssl)) {
+        c->why = handshake_failure(err);
+    } else if (unclean_end(err)) {
+        c->io_unclean_end = true;
+        ERR_clear_error();
+        return 0;
+    } else {
+        static char why[TLS_REASON_MAX];
+        snprintf(why, sizeof why, "TLS error: %s", ssl_reason("read failed"));
+        c->why = why;
+    }
+    ERR_clear_error();
+    errno = EPROTO;
+    return -1;
+}
+
+/* The seam's read: finish the handshake if it is not done, then take
+ * records until n bytes or until OpenSSL holds no more. */
+static ssize_t tls_read(struct conn *c, void *p, size_t n)
+{
+    struct tls_session *t = c->tls;
+    c->io_wait &= (uint8_t)~IO_READ_WANTS_OUT;
+    c->io_more = false;
+    if (t->broken) {
+        errno = EPROTO;
+        return -1;
+    }
+    ERR_clear_error();
+    if (!SSL_is_init_finished(t->ssl)) {
+        int r = SSL_do_handshake(t->ssl);
+        if (r != 1)
+            return read_failed(c, SSL_get_error(t->ssl, r));
+        if (srv.opt.trace)
+            trace_handshake(c);
+    }
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got > INT_MAX ? INT_MAX : n - got;
+        int r = SSL_read(t->ssl, (char *)p + got, (int)want);
+        if (t->renegotiation) {
+            t->broken = true; /* it has had our alert; nothing more */
+            c->why = "TLS renegotiation refused";
+            errno = EPROTO;
+            return -1;
+        }
+        if (r > 0) {
+            got += (size_t)r;
+            if (!SSL_has_pending(t->ssl))
+                break; /* all it took from the socket is ours */
+            continue;
+        }
+        if (got == 0)
+            return read_failed(c, SSL_get_error(t->ssl, r));
+        /* Bytes first; the reason they stopped comes on the next read. A
+         * lack of input is reported again by poll(); the rest (an end, an
+         * error, a wish to write) must be asked for again at once. */
+        int err = SSL_get_error(t->ssl, r);
+        if (err == SSL_ERROR_WANT_WRITE)
+            c->io_wait |= IO_READ_WANTS_OUT;
+        else if (err != SSL_ERROR_WANT_READ)
+            c->io_more = true;
+        ERR_clear_error();
+        return (ssize_t)got;
+    }
+    if (got == n && SSL_has_pending(t->ssl))
+        c->io_more = true; /* our buffer is full, OpenSSL's is not empty */
+    return (ssize_t)got;
+}
+
+/* The seam's write: one SSL_write, which with partial writes on returns
+ * after each record (16 KB at most) the kernel took. */
+static ssize_t tls_write(struct conn *c, const void *p, size_t n)
+{
+    struct tls_session *t = c->tls;
+    c->io_wait &= (uint8_t)~IO_WRITE_WANTS_IN;
+    if (t->broken) {
+        errno = EPIPE;
+        return -1;
+    }
+    ERR_clear_error();
+    int r = SSL_write(t->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
+    if (r > 0)
+        return r;
+    switch (SSL_get_error(t->ssl, r)) {
+    case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_READ:
+        c->io_wait |= IO_WRITE_WANTS_IN;
+        errno = EAGAIN;
+        return -1;
+    }
+    t->broken = true;
+    ERR_clear_error();
+    errno = EPIPE;
+    return -1;
+}
+
+/* Send our close_notify (RFC 8446 §6.1), once, if the session can still
+ * carry one. We do not wait for the peer's: the loop reads until EOF
+ * anyway, and a peer's close_notify read there is an orderly end. The
+ * socket buffer is empty when this is called, so the alert fits. */
+static void send_close_notify(struct tls_session *t)
+{
+    if (t->broken || !SSL_is_init_finished(t->ssl) ||
+        (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
+        return;
+    ERR_clear_error();
+    SSL_shutdown(t->ssl);
+    ERR_clear_error();
+}
+
+static void tls_shutdown(struct conn *c)
+{
+    send_close_notify(c->tls);
+    shutdown(c->fd, SHUT_WR);
+}
+
+/* The end: a close_notify if none was sent (a kill without a drain), then
+ * the session is freed; the loop closes the descriptor. */
+static void tls_close(struct conn *c)
+{
+    struct tls_session *t = c->tls;
+    send_close_notify(t);
+    SSL_free(t->ssl);
+    free(t);
+    c->tls = NULL;
+}
+
+const struct conn_io tls_io = {
+    .read = tls_read,
+    .write = tls_write,
+    .shutdown = tls_shutdown,
+    .close = tls_close,
+};
