@@ -55,6 +55,9 @@
 /* One TLS connection's state, beside its struct conn. */
 struct tls_session {
     SSL *ssl;
+    bool handshaken;    /* the handshake is done (SSL_is_init_finished
+                         * is false again while TLS 1.3 sends a ticket
+                         * or a key update, so we keep our own bit) */
     bool broken;        /* a fatal error: no close_notify may follow */
     bool renegotiation; /* the peer asked to renegotiate (refused) */
 };
@@ -234,7 +237,7 @@ int tls_attach(struct conn *c)
 
 bool tls_handshake_done(const struct conn *c)
 {
-    return !c->tls || SSL_is_init_finished(c->tls->ssl);
+    return !c->tls || c->tls->handshaken;
 }
 
 /* --trace: what the handshake agreed, before the first request. */
@@ -300,7 +303,7 @@ static ssize_t read_failed(struct conn *c, int err)
         return 0; /* the peer's close_notify: an orderly end */
     }
     t->broken = true;
-    if (!SSL_is_init_finished(t->ssl)) {
+    if (!t->handshaken) {
         c->why = handshake_failure(err);
     } else if (unclean_end(err)) {
         c->io_unclean_end = true;
@@ -328,10 +331,11 @@ static ssize_t tls_read(struct conn *c, void *p, size_t n)
         return -1;
     }
     ERR_clear_error();
-    if (!SSL_is_init_finished(t->ssl)) {
+    if (!t->handshaken) {
         int r = SSL_do_handshake(t->ssl);
         if (r != 1)
             return read_failed(c, SSL_get_error(t->ssl, r));
+        t->handshaken = true;
         if (srv.opt.trace)
             trace_handshake(c);
     }
@@ -404,7 +408,7 @@ static ssize_t tls_write(struct conn *c, const void *p, size_t n)
  * socket buffer is empty when this is called, so the alert fits. */
 static void send_close_notify(struct tls_session *t)
 {
-    if (t->broken || !SSL_is_init_finished(t->ssl) ||
+    if (t->broken || !t->handshaken ||
         (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
         return;
     ERR_clear_error();
