@@ -10,7 +10,7 @@ SAN     := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-om
 LIB     := options.c ws.c http.c json.c map.c bayeux.c bxchannel.c history.c journal.c sio.c eio.c resp.c msgpack.c timer.c pollset.c pool.c hub.c room.c middleware.c clustermsg.c chat.c echoapp.c admin.c
 SRC     := server.c tls.c wsconn.c web.c engine.c faye.c api.c metrics.c redis.c cluster.c $(LIB) build/client_js.c build/faye_js.c
 HDR     := tls.h ws.h http.h json.h map.h bayeux.h history.h journal.h metrics.h sio.h eio.h resp.h msgpack.h timer.h pollset.h pool.h hub.h hub_private.h apps.h conn.h redis.h cluster.h clustermsg.h
-UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room unit_bayeux unit_journal unit_api
+UNITS   := unit_ws unit_http unit_json unit_sio unit_eio unit_resp unit_msgpack unit_timer unit_hub unit_room unit_bayeux unit_journal unit_api unit_tls
 
 .PHONY: all run test unit integration asan valgrind fuzz fuzz-ci bench clean help
 
@@ -75,6 +75,9 @@ build/%: test/%.c test/check.h test/fakehub.h $(LIB_O) $(HDR)
 build/asan/%: test/%.c test/check.h test/fakehub.h $(LIB_ASAN_O) $(HDR)
 	@mkdir -p build/asan
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(LIB_ASAN_O) $(LDLIBS)
+
+# unit_tls includes tls.c itself (it is not in LIB: it calls the loop).
+build/unit_tls build/asan/unit_tls: tls.c
 
 build/asan/wshub: $(SRC) $(HDR)
 	@mkdir -p build/asan
