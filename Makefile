@@ -99,7 +99,7 @@ UNTIMED  = $(filter-out $(TIMED),$(notdir $(wildcard test/*.test.js)))
 # browser sees, and the server paths under them are the ones the Node
 # peers drive again under ASan. (They are the slowest files: 70 s more.)
 BROWSER := browser.test.js client-polling.test.js client-api.test.js \
-           faye-browser.test.js rest-browser.test.js
+           faye-browser.test.js rest-browser.test.js tls-browser.test.js
 
 integration: wshub test/node_modules/.package-lock.json
 	cd test && WSHUB_BIN=../wshub node --test --test-concurrency=2 $(UNTIMED)
@@ -119,7 +119,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 valgrind: wshub test/node_modules/.package-lock.json
 	cd test && WSHUB_WRAP="$(VALGRIND)" WSHUB_BIN=../wshub WSHUB_SANITIZED=1 \
 	  node --test --test-concurrency=1 echo.test.js socketio.test.js polling.test.js polling-client.test.js \
-	  redis.test.js faye.test.js rest.test.js metrics.test.js
+	  redis.test.js faye.test.js rest.test.js metrics.test.js tls.test.js
 
 # ---- fuzzing: libFuzzer harnesses, one per parser ----------------------------
 # Seeds live in test/fuzz/corpus/NAME; what a run discovers goes to

@@ -8,15 +8,31 @@
 //
 // The raw helpers build masked client frames and read server frames by
 // hand, so tests can send what no well-behaved client library would.
+//
+// $WSHUB_TLS, when set, names a directory that lib/tls.js filled
+// (chain.pem, server.key, ca.pem). Every server then starts with
+// --tls-cert and --tls-key on that pair, its url and wsUrl say https://
+// and wss://, and RawClient speaks TLS, trusting ca.pem. tls.test.js runs
+// echo.test.js, raw.test.js and autobahn.test.js this way, with
+// NODE_EXTRA_CA_CERTS=ca.pem so that ws trusts the CA too.
 'use strict';
 
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const net = require('node:net');
+const tls = require('node:tls');
 const path = require('node:path');
 const crypto = require('node:crypto');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BIN = path.resolve(__dirname, '..', process.env.WSHUB_BIN || '../wshub');
+const TLS_DIR = process.env.WSHUB_TLS || '';
+
+// The options RawClient gives tls.connect() when $WSHUB_TLS is set, or
+// null for plain TCP.
+function defaultTls() {
+  return TLS_DIR ? { ca: fs.readFileSync(path.join(TLS_DIR, 'ca.pem')) } : null;
+}
 
 // Resolve with fn's value, or reject with `what` after ms.
 function withTimeout(promise, ms, what) {
@@ -65,7 +81,10 @@ class Lines {
 // stdout/stderr Lines, and stop(). opts.prefix runs the binary through
 // another command (e.g. ['sh', '-c', 'ulimit -n 32; exec "$0" "$@"']).
 async function startServer(args = [], opts = {}) {
-  const argv = ['--port', '0', ...args];
+  const tlsArgs = TLS_DIR && !args.includes('--tls-cert')
+    ? ['--tls-cert', path.join(TLS_DIR, 'chain.pem'), '--tls-key', path.join(TLS_DIR, 'server.key')]
+    : [];
+  const argv = ['--port', '0', ...tlsArgs, ...args];
   // $WSHUB_WRAP runs every server under a tool, e.g. valgrind.
   if (!opts.prefix && process.env.WSHUB_WRAP) opts = { ...opts, prefix: process.env.WSHUB_WRAP.split(/\s+/) };
   const cmd = opts.prefix ? opts.prefix[0] : BIN;
@@ -83,13 +102,14 @@ async function startServer(args = [], opts = {}) {
     proc.kill('SIGKILL');
     throw err;
   }
-  const m = /^wshub listening on http:\/\/(.+):(\d+)$/.exec(first);
+  const m = /^wshub listening on (https?):\/\/(.+):(\d+)$/.exec(first);
   if (!m) throw new Error(`unexpected first line: ${first}`);
-  const port = Number(m[2]);
+  const port = Number(m[3]);
+  const secure = m[1] === 'https';
   return {
-    proc, stdout, stderr, port, host: m[1],
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}`,
+    proc, stdout, stderr, port, host: m[2], tls: secure,
+    url: `${m[1]}://127.0.0.1:${port}`,
+    wsUrl: `${secure ? 'wss' : 'ws'}://127.0.0.1:${port}`,
     exited,
     // Graceful stop: SIGTERM, then the exit status (0 unless something,
     // a sanitizer included, went wrong).
@@ -107,9 +127,14 @@ async function startServer(args = [], opts = {}) {
 // ---- raw sockets ---------------------------------------------------------
 
 // A TCP socket that buffers what it receives, so tests can wait for bytes.
+// opts.tls: options for tls.connect() (a TLS socket), or false for plain
+// TCP; left out, it is TLS trusting $WSHUB_TLS's CA if that is set.
 class RawClient {
-  constructor(port) {
-    this.sock = net.connect(port, '127.0.0.1');
+  constructor(port, opts = {}) {
+    const tlsOpts = opts.tls === undefined ? defaultTls() : opts.tls;
+    this.sock = tlsOpts
+      ? tls.connect({ port, host: '127.0.0.1', ...tlsOpts })
+      : net.connect(port, '127.0.0.1');
     this.buf = Buffer.alloc(0);
     this.ended = false;
     this.listeners = [];
@@ -118,7 +143,7 @@ class RawClient {
     this.sock.on('close', () => { this.ended = true; this.poke(); });
     this.sock.on('error', () => { this.ended = true; this.poke(); });
     this.connected = new Promise((resolve, reject) => {
-      this.sock.once('connect', resolve);
+      this.sock.once(tlsOpts ? 'secureConnect' : 'connect', resolve);
       this.sock.once('error', reject);
     });
   }
@@ -260,8 +285,9 @@ function upgradeRequest(port, extra = {}, path = '/echo') {
 }
 
 // Open a raw WebSocket on /echo: handshake done, ready for frames.
-async function rawWebSocket(port) {
-  const c = new RawClient(port);
+// opts as for RawClient.
+async function rawWebSocket(port, opts = {}) {
+  const c = new RawClient(port, opts);
   await c.connected;
   c.write(upgradeRequest(port));
   const res = await c.response();
