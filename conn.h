@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/types.h> /* ssize_t */
 
 #define WSHUB_VERSION "0.2.0"
@@ -155,8 +156,16 @@ enum {
     IO_WRITE_WANTS_IN = 2  /* call write again once the socket is readable */
 };
 
+/* A client's address, IPv4 or IPv6, as accept() gave it. */
+union conn_addr {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+};
+
 struct conn {
     int fd;                 /* non-blocking socket */
+    union conn_addr peer;   /* the client, for logs (conn_peer_name) */
     const struct conn_io *io; /* how bytes cross it: &tcp_io or &tls_io */
     struct tls_session *tls;/* tls.c's state on a TLS connection, or NULL */
     enum conn_state state;  /* what the next bytes mean */

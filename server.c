@@ -218,20 +218,16 @@ static void conn_release(struct conn *c)
     pool_release(&loop.pool, c);
 }
 
-static void format_peer(const struct sockaddr_storage *sa, char *out,
-                        size_t cap);
+static void format_peer(const struct sockaddr *sa, char *out, size_t cap);
 
-/* "address:port" of c's client, for logs and --trace. Asked of the socket
- * each time rather than stored, to keep struct conn small. Returns a
- * static buffer, valid until the next call. */
+/* "address:port" of c's client, for logs and --trace, from the address
+ * accept() gave (getpeername() would fail by the time a close is logged,
+ * when the peer has gone). Returns a static buffer, valid until the next
+ * call. */
 const char *conn_peer_name(const struct conn *c)
 {
     static char name[64];
-    struct sockaddr_storage sa;
-    socklen_t len = sizeof sa;
-    if (getpeername(c->fd, (struct sockaddr *)&sa, &len) != 0)
-        return "?";
-    format_peer(&sa, name, sizeof name);
+    format_peer(&c->peer.sa, name, sizeof name);
     return name;
 }
 
@@ -630,21 +626,22 @@ static void update_later(void)
  * Accepting and timers
  * ======================================================================== */
 
-static void format_peer(const struct sockaddr_storage *sa, char *out,
-                        size_t cap)
+static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
 {
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
-    if (sa->ss_family == AF_INET) {
+    if (sa->sa_family == AF_INET) {
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
         inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
         port = ntohs(s4->sin_port);
         snprintf(out, cap, "%s:%d", host, port);
-    } else {
+    } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
         inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
         port = ntohs(s6->sin6_port);
         snprintf(out, cap, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, cap, "?");
     }
 }
 
@@ -689,7 +686,7 @@ static void accept_all(void)
         }
         if (pollset_full(&loop.ps)) {
             char peer[64];
-            format_peer(&sa, peer, sizeof peer);
+            format_peer((struct sockaddr *)&sa, peer, sizeof peer);
             if (srv.opt.tls_cert) { /* a plain 503 would be noise to TLS */
                 close(fd);
                 fprintf(stderr, "wshub: %s refused (--max-conns %zu reached)\n",
@@ -719,6 +716,7 @@ static void accept_all(void)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
+        memcpy(&c->peer, &sa, salen < sizeof c->peer ? salen : sizeof c->peer);
         c->io = &tcp_io;
         if (srv.opt.tls_cert && tls_attach(c) != 0) {
             close(fd);
@@ -1230,7 +1228,7 @@ int main(int argc, char **argv)
     socklen_t salen = sizeof sa_bound;
     getsockname(loop.listen_fd, (struct sockaddr *)&sa_bound, &salen);
     char where[64];
-    format_peer(&sa_bound, where, sizeof where);
+    format_peer((struct sockaddr *)&sa_bound, where, sizeof where);
     printf("wshub listening on %s://%s\n", srv.opt.tls_cert ? "https" : "http", where);
     fflush(stdout);
 
