@@ -89,6 +89,7 @@ static struct {
     uint64_t msgs_out[METRICS_TRANSPORTS];           /* messages sent */
     uint64_t bytes_in[METRICS_TRANSPORTS];           /* their payload bytes */
     uint64_t bytes_out[METRICS_TRANSPORTS];
+    uint64_t tls[2];                     /* TLS handshakes: [0] ok, [1] failed */
     size_t (*rooms)(void *ud);           /* the chat's rooms, or NULL */
     void *rooms_ud;
     const struct journal_stats *journal; /* the journal's counters, or NULL */
@@ -121,6 +122,11 @@ void metrics_messages(enum metrics_transport t, bool sent, size_t count,
         registry.msgs_in[t] += count;
         registry.bytes_in[t] += bytes;
     }
+}
+
+void metrics_tls_handshake(bool ok)
+{
+    registry.tls[ok ? 0 : 1]++;
 }
 
 void metrics_api_request(const char *method, int status)
@@ -303,6 +309,14 @@ static void write_traffic(struct page *pg)
     single(pg, "wshub_volatile_dropped_total", "counter",
            "Volatile Socket.IO events not sent because the client was behind.",
            hub_volatile_dropped(srv.hub));
+    family(pg, "wshub_tls_handshakes_total", "counter",
+           "TLS handshakes (--tls-cert), by result: ok, or failed (refused, "
+           "broken off, or not finished within --request-timeout).");
+    for (int k = 0; k < 2; k++) {
+        sample(pg, "wshub_tls_handshakes_total");
+        label(pg, "result", k == 0 ? "ok" : "failed");
+        value_u64(pg, registry.tls[k]);
+    }
 }
 
 /* The tables: closes, responses, API requests. */

@@ -45,6 +45,9 @@ void metrics_ws_close(int code);         /* a WebSocket closed, with the
 void metrics_messages(enum metrics_transport t, bool sent, size_t count,
                       size_t bytes);     /* count messages, bytes in all,
                                           * received (sent false) or sent */
+void metrics_tls_handshake(bool ok);     /* a TLS handshake done, or
+                                          * failed (refused, broken off,
+                                          * or out of time) */
 void metrics_api_request(const char *method, int status); /* one /api/
                                           * request answered; method is
                                           * "GET", "POST", ... */

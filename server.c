@@ -743,6 +743,7 @@ static void conn_timeout(struct conn *c, int64_t now)
         if (!tls_handshake_done(c)) {
             /* The clock has run since the accept: a handshake that
              * stopped halfway, or a ClientHello trickled too slowly. */
+            metrics_tls_handshake(false);
             conn_kill(c, "TLS handshake not finished in time (--request-timeout)");
         } else if (c->out.len > 0 || c->file_fd >= 0) {
             /* Still sending a reply: the clock is for requests. */

@@ -37,6 +37,7 @@
  * that are recommended for TLS 1.2).
  */
 #include "tls.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -305,6 +306,7 @@ static ssize_t read_failed(struct conn *c, int err)
     t->broken = true;
     if (!t->handshaken) {
         c->why = handshake_failure(err);
+        metrics_tls_handshake(false);
     } else if (unclean_end(err)) {
         c->io_unclean_end = true;
         ERR_clear_error();
@@ -336,6 +338,7 @@ static ssize_t tls_read(struct conn *c, void *p, size_t n)
         if (r != 1)
             return read_failed(c, SSL_get_error(t->ssl, r));
         t->handshaken = true;
+        metrics_tls_handshake(true);
         if (srv.opt.trace)
             trace_handshake(c);
     }

@@ -548,6 +548,15 @@ test('bad TLS input: one log line each, no crash, no stuck connection, others se
     assert.strictEqual((await echo(good, 'the end')).d.toString(), 'the end');
     good.close(1000);
   });
+
+  await t.test('/metrics counts the handshakes: every failed one above, and the good ones', async () => {
+    const handshakeFailures = closesSince(server, 0).filter((c) => /^TLS (handshake|renegotiation)/.test(c.why)
+      && !/renegotiation/.test(c.why)).length;
+    const page = (await httpsGet(server, '/metrics')).body;
+    const count = (result) => Number((page.match(new RegExp(`^wshub_tls_handshakes_total\\{result="${result}"\\} (\\d+)$`, 'm')) || [])[1]);
+    assert.strictEqual(count('failed'), handshakeFailures, page.match(/^wshub_tls.*$/mg).join('\n'));
+    assert.ok(count('ok') >= 2, 'the good client, the trickled hello, this scrape');
+  });
 });
 
 // ---- SIGHUP ---------------------------------------------------------------------

@@ -27,6 +27,16 @@ const char *conn_peer_name(const struct conn *c)
     return "peer";
 }
 
+static int handshakes_ok, handshakes_failed; /* what /metrics would count */
+
+void metrics_tls_handshake(bool ok)
+{
+    if (ok)
+        handshakes_ok++;
+    else
+        handshakes_failed++;
+}
+
 #include "../tls.c"
 
 #include <errno.h>
@@ -190,9 +200,11 @@ static long served_serial(struct pair *p)
 TEST(handshake_then_data_both_ways)
 {
     struct pair p;
+    int ok_before = handshakes_ok;
     pair_open(&p, 0, NULL);
     CHECK(!tls_handshake_done(&p.c));
     CHECK(handshake(&p, NULL));
+    CHECK_EQ_INT(handshakes_ok, ok_before + 1);
     CHECK_EQ_STR(SSL_get_version(p.client), "TLSv1.3");
     SSL_write(p.client, "hello", 5);
     char buf[64] = {0};
@@ -325,6 +337,7 @@ TEST(what_is_not_a_handshake_is_refused_with_its_reason)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         check_row(rows[i].name);
+        int failed_before = handshakes_failed;
         struct pair p;
         pair_open(&p, 0, NULL);
         if (rows[i].bytes) {
@@ -339,6 +352,7 @@ TEST(what_is_not_a_handshake_is_refused_with_its_reason)
         CHECK_EQ_INT(errno, EPROTO);
         CHECK_EQ_STR(p.c.why, rows[i].why);
         CHECK(!tls_handshake_done(&p.c));
+        CHECK_EQ_INT(handshakes_failed, failed_before + 1);
         /* A broken session sends nothing more and frees cleanly. */
         CHECK_EQ_INT(tls_io.write(&p.c, "x", 1), -1);
         pair_close(&p);
