@@ -21,7 +21,14 @@
 // load (base) or wshub with other arguments (baseArgs), and the peer
 // column says which (baseLabel). The --data rows are such: wshub with a
 // journal against wshub in memory. A row's arguments may name files of
-// the run's own (DATA, TOKEN_FILE below), made fresh for every run.
+// the run's own (DATA, TOKEN_FILE, TLS_CERT, TLS_KEY below), made fresh
+// for every run.
+//
+// The wss:// rows (`--only wss`) run wshub --tls-cert --tls-key against
+// ws-echo.js with the same flags (Node's https.createServer under ws),
+// both with the same throwaway certificate, and build/wsload --tls. The
+// idle wss row also runs wshub on plain ws:// as its base, so the cost
+// of TLS per connection shows beside it.
 //
 //   node bench/run.js [--reps N] [--seconds S] [--only NAME] [--wshub PATH]
 //                     [--wsload PATH]
@@ -49,7 +56,7 @@ const REDIS = '/usr/bin/redis-server';
 
 const servers = {
   wshub: (extra = []) => [WSHUB, '--port', '0', '--max-conns', '20000', '--root', path.join(ROOT, 'www'), ...extra],
-  ws: () => ['node', path.join(__dirname, 'ws-echo.js'), '0'],
+  ws: (extra = []) => ['node', path.join(__dirname, 'ws-echo.js'), '0', ...extra],
   'socket.io': (extra = []) => ['node', path.join(__dirname, 'sio-chat.js'), '0', ...extra],
   faye: () => ['node', path.join(__dirname, 'faye-server.js'), '0'],
 };
@@ -61,14 +68,30 @@ const servers = {
 // live in a new directory under os.tmpdir() (set TMPDIR to put the
 // journal on another disk), removed once the run's server has stopped,
 // so no run replays another's journal.
+//
+// TLS_CERT and TLS_KEY are a self-signed certificate for 127.0.0.1 (in
+// its subjectAltName, so wsload --ca TLS_CERT checks it) and its key,
+// made by the openssl command-line tool. The key is RSA 2048, still the
+// most common on the web. It also keeps the handshake row about the
+// server: the server's RSA signature costs about 0.4 ms on this machine,
+// the client's check of it 0.03 ms. With ECDSA P-256 that turns around
+// (a signature about 0.04 ms, its check 0.12 ms), and the one CPU of the
+// load tool would be measured instead. Even with RSA the tool spends
+// about 0.9 ms of CPU on a handshake (OpenSSL 3.0's own costs, the
+// signature check the least of them), close to what wshub spends: the
+// row's load tool CPU line says how close to its one CPU it is.
 const DATA = Symbol('DATA');
 const TOKEN_FILE = Symbol('TOKEN_FILE');
+const TLS_CERT = Symbol('TLS_CERT');
+const TLS_KEY = Symbol('TLS_KEY');
+const TLS_ARGS = ['--tls-cert', TLS_CERT, '--tls-key', TLS_KEY]; // wshub's flags, and ws-echo.js's
 
 // The files of one run: fill(list) returns list with the stand-ins
 // replaced by paths, making the directory the first time one is used;
 // remove() deletes it, if it was made.
 function runFiles() {
   let dir = null;
+  let cert = false;
   const made = () => {
     if (!dir) {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wshub-bench-'));
@@ -77,9 +100,21 @@ function runFiles() {
     }
     return dir;
   };
+  const tls = () => {
+    if (!cert) {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1',
+        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+        '-keyout', path.join(made(), 'key.pem'), '-out', path.join(made(), 'cert.pem')],
+      { stdio: 'ignore' });
+      cert = true;
+    }
+    return dir;
+  };
   const fill = (a) => {
     if (a === DATA) return path.join(made(), 'data');
     if (a === TOKEN_FILE) return path.join(made(), 'token');
+    if (a === TLS_CERT) return path.join(tls(), 'cert.pem');
+    if (a === TLS_KEY) return path.join(tls(), 'key.pem');
     return a;
   };
   return {
@@ -254,10 +289,48 @@ const scenarios = [
       ['server_cpu', 'server CPU'], ['tool_cpu', 'load tool CPU'],
       ['errors', 'errors', '0', (r, a, b) => a === 0 && b === 0]],
   },
+  {
+    // The echo throughput row over TLS 1.3: each record carries the
+    // frames one write sends, so the cost of TLS per message falls as
+    // more are in flight.
+    name: 'wss echo throughput 100x16x32 B', peer: 'ws', wshubArgs: TLS_ARGS, peerArgs: TLS_ARGS,
+    load: ['echo', '--conns', '100', '--depth', '16', '--size', '32', '--tls', '--ca', TLS_CERT],
+    show: [['msgs_per_s', 'messages/s', 'at least 5x', (r) => r >= 5], ['server_ns_per_msg', 'server CPU ns/message'],
+      ['p50_us', 'p50 round trip, us'], ['tool_cpu', 'load tool CPU'], ['server_cpu', 'server CPU']],
+  },
+  {
+    // New connections per second, 16 on their way at any time: each a new
+    // TCP connection, a full TLS 1.3 handshake (wsload offers no session
+    // to resume: resumed is 0) and the WebSocket upgrade, counted at its
+    // 101 and then closed. What a reconnecting crowd costs; no target.
+    name: 'TLS handshakes per second, new wss connections', peer: 'ws', wshubArgs: TLS_ARGS, peerArgs: TLS_ARGS,
+    load: ['handshake', '--conns', '16', '--tls', '--ca', TLS_CERT],
+    show: [['handshakes_per_s', 'connections/s (TCP, full TLS handshake, upgrade)'],
+      ['server_ns_per_handshake', 'server CPU ns/connection'], ['p50_us', 'p50 connect to 101, us'],
+      ['tool_cpu', 'load tool CPU'], ['server_cpu', 'server CPU'],
+      ['resumed', 'TLS sessions resumed', '0', (r, a, b) => a === 0 && b === 0],
+      ['errors', 'errors', '0', (r, a, b) => a === 0 && b === 0]],
+  },
+  {
+    // The idle WebSocket row's method at 5,000, over TLS; its base is
+    // wshub at 5,000 on plain ws://, so the second line is what TLS
+    // adds to an idle connection. Both open 128 at a time (--ahead), not
+    // all at once: 5,000 TLS handshakes take a server seconds, and
+    // meanwhile connects beyond its listen backlog (511) are dropped and
+    // retried 1, 3, 7, 15 s later, so some missed wsload's 30 s. Opened
+    // that way or all at once, plain ws:// measures the same (481 and
+    // 479 B on 2026-12-02).
+    name: 'idle 5,000 wss connections', peer: 'ws', wshubArgs: TLS_ARGS, peerArgs: TLS_ARGS,
+    load: ['idle', '--conns', '5000', '--sources', '4', '--ahead', '128', '--tls', '--ca', TLS_CERT],
+    show: [['bytes_per_conn', 'server RSS bytes/connection', 'at most 0.5x', (r) => r <= 0.5],
+      ['errors', 'errors', '0', (r, a, b) => a === 0 && b === 0]],
+    base: ['idle', '--conns', '5000', '--sources', '4', '--ahead', '128'], baseArgs: [], baseLabel: 'ws://',
+    baseShow: [['bytes_per_conn', 'server RSS bytes/connection, wss:// vs ws://']],
+  },
 ];
 
 // Start a server pinned to CPU 0; resolve with its pid and port once it
-// prints its "listening on http://H:P" line.
+// prints its "listening on http://H:P" (or https://) line.
 function startServer(argv) {
   return new Promise((resolve, reject) => {
     const proc = spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -265,7 +338,7 @@ function startServer(argv) {
     const timer = setTimeout(() => reject(new Error(`no listening line from ${argv.join(' ')}`)), 10000);
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
+      const m = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
       if (m) {
         clearTimeout(timer);
         proc.stdout.removeAllListeners('data');
@@ -372,7 +445,8 @@ const median = (xs) => {
 
 // One run: the server (or two nodes and Redis), the load, its figures.
 // extra is the server's arguments beyond its defaults: the row's
-// wshubArgs or peerArgs unless given (a base run gives baseArgs).
+// wshubArgs or peerArgs unless given (a base run gives baseArgs; a row
+// without baseArgs, undefined here, has its wshubArgs).
 async function once(kind, scenario, load, nodes = 1,
   extra = kind === 'wshub' ? scenario.wshubArgs : scenario.peerArgs) {
   const files = runFiles();
@@ -429,7 +503,7 @@ async function main() {
       a.push(await once('wshub', sc, sc.load, sc.nodes));
       b.push(sc.peer ? await once(sc.peer, sc, sc.load, sc.nodes)
         : await once('wshub', sc, sc.base || sc.load, 1, sc.baseArgs));
-      if (sc.peer && sc.base) c.push(await once('wshub', sc, sc.base));
+      if (sc.peer && sc.base) c.push(await once('wshub', sc, sc.base, 1, sc.baseArgs));
       process.stderr.write(`${sc.name}: run ${rep + 1}/${REPS} done\n`);
     }
     for (const [key, label, target, ok] of sc.show) {

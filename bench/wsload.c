@@ -2,8 +2,9 @@
  * SPDX-License-Identifier: MIT
  *
  * One thread, non-blocking sockets, one poll() loop, speaking RFC 6455 as
- * a client (masked frames, §5.3) with wshub's own ws.c for framing. Five
- * modes:
+ * a client (masked frames, §5.3) with wshub's own ws.c for framing, on
+ * ws:// or, with --tls or a wss:// --url, on wss:// through OpenSSL's
+ * libssl (see "TLS" below). Six modes:
  *
  *   echo    N connections to a WebSocket echo endpoint, each keeping D
  *           messages of S bytes in flight. Every echo is checked byte for
@@ -20,8 +21,9 @@
  *           (a node of the same cluster), the sender and the first half
  *           stay on --port: every message crosses from node 1 to node 2.
  *   idle    N connections (WebSocket, or Socket.IO sessions with --sio),
- *           opened and held; reports the server's RSS growth per
- *           connection, read from /proc/PID/status.
+ *           opened (all at once, or --ahead K at a time) and held;
+ *           reports the server's RSS growth per connection, read from
+ *           /proc/PID/status.
  *
  *   bayeux  N Bayeux (faye) subscribers on WebSockets at --path, all on
  *           one channel, and one publisher that publishes as fast as they
@@ -37,6 +39,13 @@
  *           --token-file. Counts the 201s that carry the text sent;
  *           anything else is an error. Reports writes/s (msgs_per_s) and
  *           their round trip p50/p99. See "REST API writes" below.
+ *
+ *   handshake  new connections per second: --conns N at once, each a new
+ *           TCP connection, with --tls a full TLS handshake, then the
+ *           WebSocket upgrade to --path answered 101, then closed and
+ *           replaced by the next. Reports handshakes_per_s (connections
+ *           that reached 101 per second), connect-to-101 p50/p99, and
+ *           resumed (TLS sessions resumed: always 0, see "TLS").
  *
  * With --bayeux, idle opens N Bayeux clients instead, each handshaken,
  * connected and subscribed, and reports the RSS growth per client.
@@ -70,9 +79,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +100,7 @@
 
 #define RBUF 65536
 #define BX_ID_MAX 64  /* Bayeux: longest clientId accepted; both servers send 31 */
+#define FAIL_REPORTS 10 /* reasons printed on stderr, at most, per kind of failure */
 
 /* ========================================================================
  * Time, CPU, memory
@@ -184,18 +199,30 @@ static double percentile(struct samples *s, double p)
  * Connections
  * ======================================================================== */
 
-enum cstate { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DEAD };
+enum cstate {
+    C_CONNECTING, /* TCP connect() in progress */
+    C_TLS,        /* wss://: the TLS handshake in progress, the upgrade request queued */
+    C_HANDSHAKE,  /* the upgrade request sent (or being sent), its 101 awaited */
+    C_OPEN,       /* the WebSocket is open */
+    C_DEAD        /* ended, counted as an error if it should not have */
+};
 
 struct client {
     int fd;
     enum cstate state;
+    SSL *ssl;           /* wss://: the TLS connection on fd; NULL on a plain one */
+    bool tls_read_on_pollout; /* TLS: the handshake or SSL_read stopped with WANT_WRITE;
+                               * made again once fd is writable */
+    bool tls_write_on_pollin; /* TLS: SSL_write stopped with WANT_READ; made again
+                               * once fd is readable, and no POLLOUT asked until then */
     uint8_t *in;        /* received, not yet parsed */
     size_t in_len, in_cap;
     uint8_t *out;       /* queued to send */
     size_t out_len, out_cap;
     uint64_t sent_seq;  /* echo, api: next sequence number to send */
     uint64_t recv_seq;  /* echo, api: next sequence number expected; fanout, bayeux: last seen */
-    uint64_t sent_at;   /* api: when the request out was queued, ns */
+    uint64_t sent_at;   /* api: when the request out was queued; handshake: when
+                         * the connection was opened; ns */
     bool sio_ready;     /* Socket.IO: CONNECT answered */
     bool bx_posting;    /* Bayeux: fd carries the handshake POST, not yet the WebSocket */
     bool bx_ready;      /* Bayeux: subscribed (the publisher: connected) */
@@ -210,9 +237,12 @@ struct opts {
     const char *path;
     int conns, depth, size, seconds, rate, sources, server_pid, idle, quiet;
     bool busy, sio, polling, bayeux;
+    bool tls;                          /* wss://: TLS on every connection */
+    const char *ca;                    /* TLS: trust only this PEM file; NULL: trust any */
     int window;                        /* bayeux: publishes in flight, at most */
     int port2, server_pid2, redis_pid; /* fanout: a second node, and Redis */
     int settle;                        /* fanout: ms of quiet before sending */
+    int ahead;                         /* idle: connections opening at once, at most; 0: all */
     const char *token_file;            /* api: its first line is the bearer token */
 };
 
@@ -307,14 +337,238 @@ static void queue_handshake(struct client *c, const char *path, int port)
     queue(c, req, (size_t)n);
 }
 
+/* ========================================================================
+ * TLS: wss:// through libssl
+ * ======================================================================== */
+
+/* With --tls (or a wss:// --url) each connection speaks TLS once its TCP
+ * connect is done: RFC 6455 §4.1 has a secure client perform the TLS
+ * handshake first and send the opening handshake over it, and §3 makes
+ * wss:// exactly that. The socket stays non-blocking and in the same
+ * poll() loop. SSL_do_handshake(), SSL_read() and SSL_write() never
+ * block: they return SSL_ERROR_WANT_READ or SSL_ERROR_WANT_WRITE, and the
+ * same call is made again once poll() says the socket is ready that way.
+ * Either call can want either direction: a read may have to write first
+ * (the handshake's own flights, or a TLS 1.3 KeyUpdate answered), and a
+ * write may have to read first (a TLS 1.2 renegotiation). The two
+ * crossed cases are kept in the client's tls_read_on_pollout and
+ * tls_write_on_pollin; the straight ones are what the loop does anyway.
+ *
+ * Every handshake is a full one. The client keeps no sessions, so it
+ * never offers one back for resumption (RFC 8446 §2.2); handshake mode
+ * counts the resumed ones to show it (resumed=0).
+ *
+ * Simplifications. Without --ca the server's certificate is not checked
+ * at all (SSL_VERIFY_NONE): this is a benchmark on loopback against a
+ * throwaway self-signed certificate, and trusting any certificate is
+ * wrong anywhere else. With --ca FILE the chain must end at a
+ * certificate in FILE and name --host, an IP address, in its
+ * subjectAltName (RFC 9110 §4.3.4). --host is always an IP address, so
+ * no Server Name Indication is sent, though §4.1 asks for it: RFC 6066
+ * §3 does not allow an address there. */
+
+static SSL_CTX *tls_ctx; /* the client context; NULL on ws:// */
+
+/* Setup failed: say what, with OpenSSL's queued reasons, and exit. */
+static void tls_die(const char *what)
+{
+    fprintf(stderr, "wsload: %s\n", what);
+    ERR_print_errors_fp(stderr);
+    exit(1);
+}
+
+/* Make tls_ctx: TLS 1.2 or 1.3; ALPN offering http/1.1, as a browser
+ * does; no session cache; read-ahead, so that one read() takes in many
+ * records (without it, OpenSSL reads each record's 5-byte header and
+ * then its body, two system calls a record). Writes may be partial and
+ * their buffer may move between retries, as flush() and queue() need.
+ * A peer that closes without close_notify reads as the end of the
+ * stream, as it does on a plain socket. In idle mode each idle
+ * connection gives back its read and write buffers (SSL_MODE_RELEASE_
+ * BUFFERS), so that 5,000 of them fit here without 34 KiB each; the
+ * busy modes keep theirs, which saves a malloc and free per record. */
+static void tls_setup(void)
+{
+    static const unsigned char alpn[] = "\x08http/1.1"; /* RFC 7301 §3.1: length, name */
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    if (!tls_ctx)
+        tls_die("SSL_CTX_new failed");
+    if (SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION) != 1)
+        tls_die("cannot ask for TLS 1.2 at least");
+    SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_read_ahead(tls_ctx, 1);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (strcmp(o.mode, "idle") == 0)
+        SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+    if (SSL_CTX_set_alpn_protos(tls_ctx, alpn, sizeof alpn - 1) != 0) /* 0 is success here */
+        tls_die("cannot offer ALPN http/1.1");
+    if (!o.ca) {
+        SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL); /* a bench: trust any certificate */
+        return;
+    }
+    if (SSL_CTX_load_verify_locations(tls_ctx, o.ca, NULL) != 1)
+        tls_die("cannot read the --ca file");
+    if (X509_VERIFY_PARAM_set1_ip_asc(SSL_CTX_get0_param(tls_ctx), o.host) != 1)
+        tls_die("--host is not an IP address to check the certificate against");
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+}
+
+/* Say why a TLS connection failed, the first FAIL_REPORTS times, and
+ * empty OpenSSL's error queue, which must be empty before the next call
+ * for SSL_get_error() to mean anything. */
+static void tls_report(const struct client *c)
+{
+    static int reported;
+    char why[256] = "";
+    unsigned long e = ERR_peek_last_error();
+    if (e)
+        ERR_error_string_n(e, why, sizeof why);
+    long v = SSL_get_verify_result(c->ssl);
+    if (reported++ < FAIL_REPORTS)
+        fprintf(stderr, "wsload: TLS: %s%s%s\n", e ? why : "connection failed",
+                v != X509_V_OK ? ": " : "", v != X509_V_OK ? X509_verify_cert_error_string(v) : "");
+    ERR_clear_error();
+}
+
+/* What a TLS call on c that returned r means, in read(2)'s and
+ * write(2)'s terms: r bytes if r > 0; 0 at the end of the stream (the
+ * peer's close_notify, or a close without one); -1 with errno EAGAIN if
+ * the call must be made again once poll() says so; -1 with another
+ * errno if the connection failed (EPROTO: a TLS error, its reason on
+ * stderr; else the socket's error). crossed is the SSL_ERROR_WANT_* that
+ * points the other way from the call (WANT_WRITE for a read or the
+ * handshake, WANT_READ for a write); *waits_crossed is set when the
+ * call stopped for that one, and cleared otherwise. */
+static ssize_t tls_result(struct client *c, int r, int crossed, bool *waits_crossed)
+{
+    *waits_crossed = false;
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        *waits_crossed = e == crossed;
+        errno = EAGAIN;
+        return -1;
+    }
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    if (e == SSL_ERROR_SYSCALL && errno != 0) {
+        int err = errno; /* the socket's own error, ECONNRESET say */
+        ERR_clear_error();
+        errno = err;
+        return -1;
+    }
+    tls_report(c);
+    errno = EPROTO;
+    return -1;
+}
+
+/* One step of c's TLS handshake, after its TCP connect. Returns 1 once
+ * the handshake is done, 0 while it waits for poll(), -1 if it failed
+ * (the reason on stderr). */
+static int tls_handshake(struct client *c)
+{
+    ssize_t r = tls_result(c, SSL_do_handshake(c->ssl), SSL_ERROR_WANT_WRITE,
+                           &c->tls_read_on_pollout);
+    if (r > 0)
+        return 1;
+    return r < 0 && errno == EAGAIN ? 0 : -1;
+}
+
+/* What the first TLS handshake agreed, "tls=VERSION/CIPHER alpn=NAME "
+ * (alpn=- if none), for the report line; empty until then. */
+static char tls_agreed[128];
+
+static void tls_note_agreed(const struct client *c)
+{
+    const unsigned char *p;
+    unsigned int n;
+    if (tls_agreed[0])
+        return;
+    SSL_get0_alpn_selected(c->ssl, &p, &n);
+    snprintf(tls_agreed, sizeof tls_agreed, "tls=%s/%s alpn=%.*s ", SSL_get_version(c->ssl),
+             SSL_get_cipher_name(c->ssl), n ? (int)n : 1, n ? (const char *)p : "-");
+}
+
+/* read(2) on c: from fd itself, or through its TLS connection. */
+static ssize_t conn_read(struct client *c, void *buf, size_t n)
+{
+    if (!c->ssl)
+        return read(c->fd, buf, n);
+    int r = SSL_read(c->ssl, buf, n < INT_MAX ? (int)n : INT_MAX);
+    return tls_result(c, r, SSL_ERROR_WANT_WRITE, &c->tls_read_on_pollout);
+}
+
+/* write(2) on c: to fd itself, or through its TLS connection. */
+static ssize_t conn_write(struct client *c, const void *buf, size_t n)
+{
+    if (!c->ssl)
+        return write(c->fd, buf, n);
+    int r = SSL_write(c->ssl, buf, n < INT_MAX ? (int)n : INT_MAX);
+    return tls_result(c, r, SSL_ERROR_WANT_READ, &c->tls_write_on_pollin);
+}
+
+/* Whether c has something to read that poll() will not announce: TLS
+ * records that read-ahead has already taken off the socket. */
+static bool conn_pending(const struct client *c)
+{
+    return c->ssl && SSL_has_pending(c->ssl);
+}
+
+/* ========================================================================
+ * A connection's life, plain or TLS
+ * ======================================================================== */
+
+/* Open connection i into c (a fresh one, or one client_close() ended),
+ * TLS on it with --tls, its upgrade request to path queued (none with
+ * path NULL); it is sent once connected, and with TLS once the TLS
+ * handshake is done too. */
+static void client_open(struct client *c, int i, const char *path)
+{
+    c->fd = open_conn(i);
+    c->state = C_CONNECTING;
+    c->in_len = c->out_len = 0;
+    c->tls_read_on_pollout = c->tls_write_on_pollin = false;
+    c->sent_at = now_ns();
+    if (tls_ctx) {
+        c->ssl = SSL_new(tls_ctx);
+        if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1)
+            tls_die("SSL_new failed");
+        SSL_set_connect_state(c->ssl);
+    }
+    if (path)
+        queue_handshake(c, path, port_of(i));
+}
+
+/* End c's connection: with TLS, a close_notify first (RFC 8446 §6.1) if
+ * the handshake is done and nothing has failed (OpenSSL forbids it after
+ * a fatal error), tried once, so a full socket buffer drops it; then the
+ * socket. c's buffers stay, for client_open() to use again. */
+static void client_close(struct client *c)
+{
+    if (c->ssl) {
+        if (c->state == C_HANDSHAKE || c->state == C_OPEN)
+            SSL_shutdown(c->ssl);
+        ERR_clear_error(); /* a failed close_notify is no one's business */
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+    }
+    close(c->fd);
+    c->fd = -1;
+    c->state = C_DEAD;
+}
+
+/* Write what c has queued, as much of it as the socket takes now; the
+ * rest stays queued. A write that fails ends c, with an error. */
 static void flush(struct client *c)
 {
     size_t off = 0;
     while (off < c->out_len) {
-        ssize_t n = write(c->fd, c->out + off, c->out_len - off);
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR)
-                break;
+        ssize_t n = conn_write(c, c->out + off, c->out_len - off);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) { /* (0: a TLS connection the peer has closed) */
             c->state = C_DEAD;
             errors++;
             break;
@@ -536,7 +790,9 @@ static int busy_limit(void)
 }
 
 /* Read what c has waiting onto c->in. Returns false at end of stream or
- * on a read error; what came before it stays in c->in. */
+ * on a read error; what came before it stays in c->in. (An SSL_read()
+ * returns one record at most, so a short one does not mean the socket
+ * is empty; the loop goes on while read-ahead holds more.) */
 static bool read_in(struct client *c)
 {
     for (;;) {
@@ -548,11 +804,11 @@ static bool read_in(struct client *c)
             c->in = p;
             c->in_cap = cap;
         }
-        ssize_t n = read(c->fd, c->in + c->in_len, RBUF);
+        ssize_t n = conn_read(c, c->in + c->in_len, RBUF);
         if (n > 0) {
             c->in_len += (size_t)n;
-            if (n < RBUF)
-                return true;
+            if (n < RBUF && !conn_pending(c))
+                return true; /* the socket is empty, and so is TLS's read-ahead */
             continue;
         }
         if (n == 0)
@@ -561,13 +817,29 @@ static bool read_in(struct client *c)
     }
 }
 
+/* Whether c waits for its socket to be writable: while it connects;
+ * while its TLS handshake or an SSL_read() waits for that; and while it
+ * has output queued, unless that waits for the TLS handshake to finish
+ * or for an SSL_write() that must read first. */
+static bool wants_pollout(const struct client *c)
+{
+    if (c->state == C_CONNECTING || c->tls_read_on_pollout)
+        return true;
+    return c->out_len && c->state != C_TLS && !c->tls_write_on_pollin;
+}
+
+/* One turn of the loop: poll the connections, then for each that is
+ * ready finish its connect, take its TLS handshake a step further, read
+ * and consume what came (fn gets the frames; with TLS, also records the
+ * handshake's reads took in ahead, which poll() cannot see), and write
+ * what is queued. */
 static void step(on_frame_fn *fn, int timeout)
 {
     int n = busy_limit();
     for (int i = 0; i < n; i++) {
         struct client *c = &cl[i];
         pfd[i].fd = c->state == C_DEAD ? -1 : c->fd;
-        pfd[i].events = POLLIN | (c->out_len || c->state == C_CONNECTING ? POLLOUT : 0);
+        pfd[i].events = POLLIN | (wants_pollout(c) ? POLLOUT : 0);
     }
     int r = poll(pfd, (nfds_t)n, o.busy ? 0 : timeout);
     if (r <= 0)
@@ -586,9 +858,26 @@ static void step(on_frame_fn *fn, int timeout)
                 c->state = C_DEAD;
                 continue;
             }
+            c->state = c->ssl ? C_TLS : C_HANDSHAKE;
+        }
+        if (c->state == C_TLS) {
+            /* The handshake reads and writes for itself, whichever way
+             * poll() found the socket ready; once it is done, the
+             * upgrade request goes (below). */
+            int done = tls_handshake(c);
+            if (done < 0) {
+                errors++;
+                c->state = C_DEAD;
+                continue;
+            }
+            if (done == 0)
+                continue;
+            tls_note_agreed(c);
             c->state = C_HANDSHAKE;
         }
-        if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+        short ready = pfd[i].revents;
+        if ((ready & (POLLIN | POLLHUP | POLLERR)) || conn_pending(c) ||
+            (c->tls_read_on_pollout && (ready & POLLOUT))) {
             /* A handshake POST's answer ends with the server's close
              * ("Connection: close"): read it all, then see. */
             bool posting = c->bx_posting;
@@ -625,12 +914,8 @@ static void open_all(int n, const char *path)
     pfd = calloc((size_t)n, sizeof *pfd);
     if (!cl || !pfd)
         die("wsload: calloc");
-    for (int i = 0; i < n; i++) {
-        cl[i].fd = open_conn(i);
-        cl[i].state = C_CONNECTING;
-        if (path)
-            queue_handshake(&cl[i], path, port_of(i));
-    }
+    for (int i = 0; i < n; i++)
+        client_open(&cl[i], i, path);
 }
 
 /* Run the loop until every connection is open (or dead), up to 30 s. */
@@ -706,9 +991,9 @@ static int run_echo(void)
     window_end = now_ns();
     measuring = false;
     double secs = (double)(window_end - window_start) / 1e9;
-    printf("mode=echo conns=%d idle=%d depth=%d size=%d msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f ",
+    printf("mode=echo conns=%d idle=%d depth=%d size=%d msgs_per_s=%.0f p50_us=%.0f p99_us=%.0f %s",
            o.conns, o.idle, o.depth, o.size, (double)measured / secs, percentile(&lat, 0.5),
-           percentile(&lat, 0.99));
+           percentile(&lat, 0.99), tls_agreed);
     if (o.quiet)
         printf("quiet_samples=%zu quiet_p50_us=%.0f quiet_max_us=%.0f ", quiet_lat.n,
                percentile(&quiet_lat, 0.5), percentile(&quiet_lat, 1.0));
@@ -800,6 +1085,30 @@ static int run_fanout(void)
     return errors || missing ? 1 : 0;
 }
 
+/* Open n connections to path, at most o.ahead of them on their way at
+ * once, and run the loop until each is open (for Socket.IO, connected)
+ * or dead, up to 60 s. ncl counts those started, so step() polls only
+ * them. */
+static void open_ahead(int n, const char *path, on_frame_fn *fn, bool need_sio)
+{
+    cl = calloc((size_t)n, sizeof *cl);
+    pfd = calloc((size_t)n, sizeof *pfd);
+    if (!cl || !pfd)
+        die("wsload: calloc");
+    ncl = 0;
+    uint64_t limit = now_ns() + 60000000000ull;
+    for (;;) {
+        int done = count_state(C_DEAD);
+        for (int i = 0; i < ncl; i++)
+            done += need_sio ? cl[i].sio_ready : cl[i].state == C_OPEN;
+        if (done == n || now_ns() > limit)
+            break;
+        for (; ncl < n && ncl - done < o.ahead; ncl++)
+            client_open(&cl[ncl], ncl, path);
+        step(fn, 100);
+    }
+}
+
 static int run_idle(void)
 {
     if (!o.server_pid) {
@@ -807,19 +1116,92 @@ static int run_idle(void)
         return 2;
     }
     long before = rss_kib(o.server_pid);
-    open_all(o.conns, o.sio ? "/socket.io/?EIO=4&transport=websocket" : o.path);
-    wait_open(o.sio ? sio_frame : echo_frame, o.sio);
+    const char *path = o.sio ? "/socket.io/?EIO=4&transport=websocket" : o.path;
+    uint64_t t_open = now_ns();
+    if (o.ahead) {
+        open_ahead(o.conns, path, o.sio ? sio_frame : echo_frame, o.sio);
+    } else {
+        open_all(o.conns, path);
+        wait_open(o.sio ? sio_frame : echo_frame, o.sio);
+    }
+    t_open = now_ns() - t_open;
     /* Hold them a moment, answering pings, so nothing is half-done. */
     uint64_t t0 = now_ns();
     while (now_ns() - t0 < 1500000000ull)
         step(o.sio ? sio_frame : echo_frame, 100);
     long after = rss_kib(o.server_pid);
     int open = count_state(C_OPEN);
-    printf("mode=idle kind=%s conns=%d open=%d rss_before_kib=%ld rss_after_kib=%ld "
-           "bytes_per_conn=%.0f errors=%ld\n", o.sio ? "socket.io" : "websocket",
-           o.conns, open, before, after,
+    printf("mode=idle kind=%s conns=%d open=%d %sopen_ms=%.0f rss_before_kib=%ld "
+           "rss_after_kib=%ld bytes_per_conn=%.0f errors=%ld\n", o.sio ? "socket.io" : "websocket",
+           o.conns, open, tls_agreed, (double)t_open / 1e6, before, after,
            open ? (double)(after - before) * 1024.0 / open : 0, errors + (o.conns - open));
     return open == o.conns && !errors ? 0 : 1;
+}
+
+/* ---- handshake ---- */
+
+/* New connections per second, and what one costs the server. --conns
+ * connections are on their way at any time; each that reaches its 101
+ * is counted (while measuring) and timed from its connect(), then
+ * closed, and a new one opened in its place; one that fails has counted
+ * its error already and is replaced too. A connection is the TCP
+ * handshake, the TLS one (with --tls) and the WebSocket upgrade: what a
+ * new wss:// client costs before its first message. The upgrade is one
+ * more round trip and a few hundred bytes of HTTP, small beside the TLS
+ * handshake's key exchange and signature; ending at 101 also reads the
+ * TLS 1.3 session tickets the server sends after its handshake, so the
+ * close is an orderly one and not a reset over unread bytes. */
+
+static uint64_t hs_resumed; /* TLS sessions resumed: none is offered, so 0 */
+
+/* Count each connection that has reached its 101, and open a new one in
+ * its place; open one in the place of each that failed, too. */
+static void hs_renew(void)
+{
+    uint64_t now = now_ns();
+    for (int i = 0; i < ncl; i++) {
+        struct client *c = &cl[i];
+        if (c->state == C_OPEN) {
+            hs_resumed += c->ssl && SSL_session_reused(c->ssl);
+            if (measuring) {
+                measured++;
+                sample_add(&lat, now - c->sent_at);
+            }
+        } else if (c->state != C_DEAD) {
+            continue;
+        }
+        client_close(c);
+        client_open(c, i, o.path);
+    }
+}
+
+/* Renew connections for ns nanoseconds. */
+static void hs_run_for(uint64_t ns)
+{
+    uint64_t stop = now_ns() + ns;
+    while (now_ns() < stop) {
+        step(echo_frame, 10);
+        hs_renew();
+    }
+}
+
+static int run_handshake(void)
+{
+    open_all(o.conns, o.path);
+    hs_run_for(1000000000ull); /* warm up */
+    measuring = true;
+    uint64_t tool0 = cpu_ns(0), srv0 = o.server_pid ? cpu_ns(o.server_pid) : 0;
+    window_start = now_ns();
+    hs_run_for((uint64_t)o.seconds * 1000000000ull);
+    window_end = now_ns();
+    measuring = false;
+    double secs = (double)(window_end - window_start) / 1e9;
+    printf("mode=handshake conns=%d %shandshakes_per_s=%.0f p50_us=%.0f p99_us=%.0f "
+           "resumed=%llu ", o.conns, tls_agreed, (double)measured / secs,
+           percentile(&lat, 0.5), percentile(&lat, 0.99), (unsigned long long)hs_resumed);
+    report_cpu(tool0, srv0, secs, (double)measured, "handshake");
+    printf("errors=%ld\n", errors);
+    return errors || hs_resumed ? 1 : 0;
 }
 
 /* ========================================================================
@@ -842,7 +1224,6 @@ static int run_idle(void)
 #define SID_MAX 64            /* longest sid accepted; both servers send 20 */
 #define HEAD_MAX 8192         /* a longer response head is an error */
 #define BODY_MAX (16u << 20)  /* a longer response body is an error */
-#define FAIL_REPORTS 10       /* reasons printed on stderr, at most */
 #define OPEN_AHEAD 128        /* sessions opening at once: their 256
                                * connects stay under a listen backlog of
                                * 511 (wshub's, and Node's default), which
@@ -1976,11 +2357,57 @@ static void raise_fd_limit(int need)
     }
 }
 
+/* --url ws://HOST:PORT/PATH, or wss://: the ws-URI of RFC 6455 §3, the
+ * port 80 or 443 if left out, the path "/" if left out, a query kept in
+ * the path (the resource name). Sets --host, --port, --path and, for
+ * wss, --tls. Returns 0, or -1 if url is not such a URI. HOST is checked
+ * as --host is, in main(). */
+static int parse_url(const char *url)
+{
+    static char host[64];
+    const char *rest;
+    if (strncmp(url, "wss://", 6) == 0) {
+        o.tls = true;
+        rest = url + 6;
+    } else if (strncmp(url, "ws://", 5) == 0) {
+        o.tls = false;
+        rest = url + 5;
+    } else {
+        return -1;
+    }
+    size_t hn = strcspn(rest, ":/?");
+    if (hn == 0 || hn >= sizeof host)
+        return -1;
+    memcpy(host, rest, hn);
+    host[hn] = '\0';
+    rest += hn;
+    long port = o.tls ? 443 : 80;
+    if (*rest == ':') {
+        char *end;
+        port = strtol(rest + 1, &end, 10);
+        if (end == rest + 1 || port < 1 || port > 65535)
+            return -1;
+        rest = end;
+    }
+    if (*rest != '\0' && *rest != '/')
+        return -1;
+    o.host = host;
+    o.port = (int)port;
+    o.path = *rest ? rest : "/";
+    return 0;
+}
+
 static void usage(void)
 {
     fprintf(stderr,
-        "usage: wsload echo|fanout|idle|bayeux|api [options]\n"
-        "  --host A --port N --path P   server (127.0.0.1:8080, /echo)\n"
+        "usage: wsload echo|fanout|idle|bayeux|api|handshake [options]\n"
+        "  --host A --port N --path P   server (127.0.0.1:8080, /echo); A is an\n"
+        "                               IPv4 address\n"
+        "  --url ws[s]://A:N/P          the same, and TLS for wss://\n"
+        "  --tls                        wss://: TLS on every connection (echo,\n"
+        "                               idle, handshake; not --polling, --bayeux)\n"
+        "  --ca FILE                    TLS: trust only the PEM certificates in\n"
+        "                               FILE (default: trust any; a benchmark)\n"
         "  --conns N                    connections, or receivers (1)\n"
         "  --depth D --size S           echo: messages in flight, bytes (1, 32)\n"
         "  --rate R                     fanout: messages per second (100)\n"
@@ -1998,6 +2425,8 @@ static void usage(void)
         "  --server-pid PID             read the server's CPU and RSS\n"
         "  --busy                       busy-poll, for latency\n"
         "  --sio                        idle: Socket.IO sessions\n"
+        "  --ahead K                    idle: at most K connections on their way\n"
+        "                               at once (default: all at once)\n"
         "  --polling                    echo, idle: Socket.IO sessions on\n"
         "                               long-polling at --path (/socket.io/)\n"
         "  --window K                   bayeux: publishes in flight, at most (16)\n"
@@ -2023,6 +2452,7 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--sio")) { o.sio = true; continue; }
         if (!strcmp(a, "--polling")) { o.polling = true; continue; }
         if (!strcmp(a, "--bayeux")) { o.bayeux = true; continue; }
+        if (!strcmp(a, "--tls")) { o.tls = true; continue; }
         if (!v)
             usage();
         i++;
@@ -2044,15 +2474,28 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--settle")) o.settle = atoi(v);
         else if (!strcmp(a, "--window")) o.window = atoi(v);
         else if (!strcmp(a, "--token-file")) o.token_file = v;
+        else if (!strcmp(a, "--ca")) o.ca = v;
+        else if (!strcmp(a, "--ahead")) o.ahead = atoi(v);
+        else if (!strcmp(a, "--url")) {
+            if (parse_url(v) != 0)
+                usage();
+            path_set = true;
+        }
         else usage();
     }
     if (!strcmp(o.mode, "bayeux"))
         o.bayeux = true;
     if (o.size > 1 << 20 || o.conns < (o.quiet ? 0 : 1) || o.depth < 1 || o.rate < 1 ||
-        o.window < 1 || (o.polling && (o.depth != 1 || o.idle != 0)) ||
+        o.window < 1 || o.ahead < 0 || (o.polling && (o.depth != 1 || o.idle != 0)) ||
         (o.bayeux && (o.polling || o.sio)) ||
         (!strcmp(o.mode, "api") && (o.polling || o.sio || o.bayeux || o.idle || o.quiet ||
                                     o.size < 1 || strlen(o.path) > API_PATH_MAX)))
+        usage();
+    struct in_addr any;
+    bool tls_mode = !strcmp(o.mode, "echo") || !strcmp(o.mode, "idle") ||
+                    !strcmp(o.mode, "handshake");
+    if (inet_pton(AF_INET, o.host, &any) != 1 ||
+        (o.tls && (!tls_mode || o.polling || o.bayeux)) || (o.ca && !o.tls))
         usage();
     if (o.polling && !path_set)
         o.path = "/socket.io/";
@@ -2062,6 +2505,11 @@ int main(int argc, char **argv)
         o.path = "/api/rooms/general/messages";
     rng ^= now_ns();
     raise_fd_limit(o.polling ? 2 * o.conns : o.conns + o.idle + 2);
+    /* A peer that has closed makes a write fail with EPIPE, an error
+     * counted, not a signal that ends this process. */
+    signal(SIGPIPE, SIG_IGN);
+    if (o.tls)
+        tls_setup();
     if (o.polling && !strcmp(o.mode, "echo"))
         return run_poll_echo();
     if (o.polling && !strcmp(o.mode, "idle"))
@@ -2074,6 +2522,8 @@ int main(int argc, char **argv)
         return run_bayeux();
     if (!strcmp(o.mode, "api"))
         return run_api();
+    if (!strcmp(o.mode, "handshake"))
+        return run_handshake();
     if (o.bayeux && !strcmp(o.mode, "idle"))
         return run_bayeux_idle();
     if (!strcmp(o.mode, "idle"))
