@@ -48,6 +48,8 @@ help:
 	@echo "make valgrind one integration run with the server under valgrind"
 	@echo "make fuzz     each libFuzzer harness for FUZZ_SECONDS (default 300)"
 	@echo "make bench    wshub against Node ws and socket.io, side by side"
+	@echo "make lab      the lab's exercises, each done or not yet (EX=N for one)"
+	@echo "make dev      serve on :8080, rebuilt and restarted on every change"
 	@echo "make clean    remove what the build made"
 
 # ---- tests -----------------------------------------------------------------
@@ -76,7 +78,9 @@ build/asan/%: test/%.c test/check.h test/fakehub.h $(LIB_ASAN_O) $(HDR)
 	@mkdir -p build/asan
 	$(CC) $(CFLAGS) $(SAN) -o $@ $< $(LIB_ASAN_O) $(LDLIBS)
 
-# unit_tls includes tls.c itself (it is not in LIB: it calls the loop).
+# unit_api and unit_tls include api.c and tls.c themselves (they are not
+# in LIB: they call the loop).
+build/unit_api build/asan/unit_api: api.c
 build/unit_tls build/asan/unit_tls: tls.c
 
 build/asan/wshub: $(SRC) $(HDR)
@@ -161,9 +165,9 @@ fuzz-ci: $(addprefix build/fuzz/,$(FUZZERS))
 # The lab (lab/README.md): make lab, make dev, and the lab's self-check.
 -include lab/lab.mk
 
-# make stops at the first suite that fails, so reaching the end means all five passed.
-test: unit integration asan valgrind fuzz-ci
-	@echo "suites: 5 passed, 0 failed (unit, integration, asan, valgrind, fuzz-ci)"
+# make stops at the first suite that fails, so reaching the end means all six passed.
+test: unit integration asan valgrind fuzz-ci lab-selfcheck
+	@echo "suites: 6 passed, 0 failed (unit, integration, asan, valgrind, fuzz-ci, lab-selfcheck)"
 
 # ---- the benchmark (not a test: it asserts nothing) ----------------------------
 # Why the poll set's cold part is watched by epoll (README, "The poll set

@@ -1,0 +1,4 @@
+# mutant: leave is never acked
+/^static void on_leave/,/^}/{
+/reply_one(c, s, ev, "room", room);/d
+}
