@@ -133,7 +133,7 @@ struct conn;
 /* The byte stream under a connection: plain TCP, or TLS (tls.c). This is
  * the seam between the loop and what carries its bytes, after Redis's
  * connection.h: server.c reads, writes and ends every connection through
- * c->io, so nothing above it (web.c, the parsers, the hub) can tell
+ * conn_io(c), so nothing above it (web.c, the parsers, the hub) can tell
  * which kind it is on. read and write return the bytes moved, read 0 at
  * the peer's orderly end, or -1 with errno: EAGAIN to try again when
  * poll() says so (c->io_wait names the event, when it is not the obvious
@@ -147,6 +147,7 @@ struct conn_io {
                                        * then closes the descriptor */
 };
 extern const struct conn_io tcp_io; /* server.c: read(), write(), shutdown() */
+extern const struct conn_io tls_io; /* tls.c: libssl */
 
 /* c->io_wait: a TLS read may need to write first (a handshake message
  * the kernel would not take), and a write may need to read (a message
@@ -156,20 +157,14 @@ enum {
     IO_WRITE_WANTS_IN = 2  /* call write again once the socket is readable */
 };
 
-/* A client's address, IPv4 or IPv6, as accept() gave it. */
-union conn_addr {
-    struct sockaddr sa;
-    struct sockaddr_in v4;
-    struct sockaddr_in6 v6;
-};
-
+/* struct conn is laid out for size: 10,000 idle ones are most of an
+ * idle server's memory, so pointers and 8-byte fields come first, then
+ * the 4-byte ones, then the bytes, with no padding between. */
 struct conn {
-    int fd;                 /* non-blocking socket */
-    union conn_addr peer;   /* the client, for logs (conn_peer_name) */
-    const struct conn_io *io; /* how bytes cross it: &tcp_io or &tls_io */
-    struct tls_session *tls;/* tls.c's state on a TLS connection, or NULL */
-    enum conn_state state;  /* what the next bytes mean */
-    size_t slot;            /* index of our entry in the poll set */
+    struct tls_session *tls;/* tls.c's state on a TLS connection, or NULL:
+                             * it also says which conn_io carries the
+                             * bytes (conn_io() below; a pointer to the
+                             * table would cost 8 bytes a connection) */
     char path[48];          /* last request-target, truncated, for logs */
     struct buf in;          /* bytes read but not yet parsed */
     struct buf out;         /* bytes queued for the socket */
@@ -193,8 +188,14 @@ struct conn {
     struct conn *next;      /* link in the dead list while CONN_DEAD, or
                              * in the pool's free list once released:
                              * never both, so one link serves */
+    int fd;                 /* non-blocking socket */
+    uint32_t slot;          /* index of our entry in the poll set */
     int file_fd;            /* file being sent, or -1 */
     int status;             /* last HTTP status or WebSocket close code */
+    struct in6_addr peer;   /* the client's address (IPv4 as ::ffff:a.b.c.d)
+                             * and port, from accept(), for logs: */
+    uint16_t peer_port;     /* getpeername() fails once the peer has gone */
+    uint8_t state;          /* enum conn_state: what the next bytes mean */
     uint8_t role;           /* enum conn_role: what this is to eio */
     bool ping_sent;         /* WS_OPEN: a ping awaits its pong */
     bool keep_alive;        /* HTTP: read another request after this one */
@@ -211,6 +212,12 @@ struct conn {
     bool io_unclean_end;    /* the peer ended without the stream's own end
                              * marker (TLS: no close_notify); logged */
 };
+
+/* The stream under c: TLS if it has a TLS session, else plain TCP. */
+static inline const struct conn_io *conn_io(const struct conn *c)
+{
+    return c->tls ? &tls_io : &tcp_io;
+}
 
 /* True while c's next HTTP request must wait: a file is being sent, or a
  * long-polling GET (or Bayeux connect) is held until there is something

@@ -10,8 +10,8 @@
  *            between the network and the event hub (hub.c);
  *   ws.c and http.c are the pure parsers underneath.
  * Nobody else reads, writes or polls. conn.h is what the loop shares.
- * Bytes cross each socket through its c->io (conn.h): tcp_io below, or
- * tls_io (tls.c) when the listener speaks TLS; the loop is the same.
+ * Bytes cross each socket through its conn_io(c) (conn.h): tcp_io below,
+ * or tls_io (tls.c) when the listener speaks TLS; the loop is the same.
  *
  * Life of a connection (struct conn, state in enum conn_state):
  *   accept -> CONN_HTTP: read requests, answer files or errors, or hold
@@ -218,7 +218,8 @@ static void conn_release(struct conn *c)
     pool_release(&loop.pool, c);
 }
 
-static void format_peer(const struct sockaddr *sa, char *out, size_t cap);
+static void format_peer(const struct in6_addr *addr, uint16_t port, char *out,
+                        size_t cap);
 
 /* "address:port" of c's client, for logs and --trace, from the address
  * accept() gave (getpeername() would fail by the time a close is logged,
@@ -227,7 +228,7 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t cap);
 const char *conn_peer_name(const struct conn *c)
 {
     static char name[64];
-    format_peer(&c->peer.sa, name, sizeof name);
+    format_peer(&c->peer, c->peer_port, name, sizeof name);
     return name;
 }
 
@@ -273,7 +274,7 @@ void conn_kill(struct conn *c, const char *why)
     if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING ||
         (c->state == CONN_DRAINING && c->status >= 1000))
         metrics_ws_close(c->status);
-    c->io->close(c);
+    conn_io(c)->close(c);
     close(c->fd);
     if (c->file_fd >= 0)
         close(c->file_fd);
@@ -450,7 +451,7 @@ static void conn_read(struct conn *c)
         conn_kill(c, "input buffer full");
         return;
     }
-    ssize_t n = c->io->read(c, loop.rbuf + have, READ_CHUNK - have);
+    ssize_t n = conn_io(c)->read(c, loop.rbuf + have, READ_CHUNK - have);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -480,7 +481,7 @@ static void conn_read(struct conn *c)
 static void conn_write(struct conn *c)
 {
     while (c->state != CONN_DEAD && c->out.len > 0) {
-        ssize_t n = c->io->write(c, c->out.data + c->out.off, c->out.len);
+        ssize_t n = conn_io(c)->write(c, c->out.data + c->out.off, c->out.len);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) {
                 c->blocked = true;
@@ -503,7 +504,7 @@ static void conn_write(struct conn *c)
         /* Everything is sent: our FIN tells the peer we are done. We then
          * read until its FIN, so that closing with unread data cannot
          * turn into a RST that destroys our last reply (RFC 9112 §9.6). */
-        c->io->shutdown(c);
+        conn_io(c)->shutdown(c);
         c->wr_shut = true;
         c->deadline = now_ms() + DRAIN_TIMEOUT_MS;
     }
@@ -626,22 +627,36 @@ static void update_later(void)
  * Accepting and timers
  * ======================================================================== */
 
-static void format_peer(const struct sockaddr *sa, char *out, size_t cap)
+/* Keep sa's address in 18 bytes: as IPv6, an IPv4 one mapped into
+ * ::ffff:0:0/96 (RFC 4291 §2.5.5.2), and its port in host order. */
+static void peer_store(const struct sockaddr_storage *sa, struct in6_addr *addr,
+                       uint16_t *port)
+{
+    memset(addr, 0, sizeof *addr);
+    *port = 0;
+    if (sa->ss_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        addr->s6_addr[10] = addr->s6_addr[11] = 0xff;
+        memcpy(&addr->s6_addr[12], &s4->sin_addr, 4);
+        *port = ntohs(s4->sin_port);
+    } else if (sa->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        *addr = s6->sin6_addr;
+        *port = ntohs(s6->sin6_port);
+    }
+}
+
+/* "1.2.3.4:port" or "[::1]:port". */
+static void format_peer(const struct in6_addr *addr, uint16_t port, char *out,
+                        size_t cap)
 {
     char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-        port = ntohs(s4->sin_port);
-        snprintf(out, cap, "%s:%d", host, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-        port = ntohs(s6->sin6_port);
-        snprintf(out, cap, "[%s]:%d", host, port);
+    if (IN6_IS_ADDR_V4MAPPED(addr)) {
+        inet_ntop(AF_INET, &addr->s6_addr[12], host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, port);
     } else {
-        snprintf(out, cap, "?");
+        inet_ntop(AF_INET6, addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, port);
     }
 }
 
@@ -686,7 +701,10 @@ static void accept_all(void)
         }
         if (pollset_full(&loop.ps)) {
             char peer[64];
-            format_peer((struct sockaddr *)&sa, peer, sizeof peer);
+            struct in6_addr addr;
+            uint16_t port;
+            peer_store(&sa, &addr, &port);
+            format_peer(&addr, port, peer, sizeof peer);
             if (srv.opt.tls_cert) { /* a plain 503 would be noise to TLS */
                 close(fd);
                 fprintf(stderr, "wshub: %s refused (--max-conns %zu reached)\n",
@@ -716,8 +734,7 @@ static void accept_all(void)
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
-        memcpy(&c->peer, &sa, salen < sizeof c->peer ? salen : sizeof c->peer);
-        c->io = &tcp_io;
+        peer_store(&sa, &c->peer, &c->peer_port);
         if (srv.opt.tls_cert && tls_attach(c) != 0) {
             close(fd);
             conn_release(c);
@@ -1229,7 +1246,10 @@ int main(int argc, char **argv)
     socklen_t salen = sizeof sa_bound;
     getsockname(loop.listen_fd, (struct sockaddr *)&sa_bound, &salen);
     char where[64];
-    format_peer((struct sockaddr *)&sa_bound, where, sizeof where);
+    struct in6_addr addr;
+    uint16_t port;
+    peer_store(&sa_bound, &addr, &port);
+    format_peer(&addr, port, where, sizeof where);
     printf("wshub listening on %s://%s\n", srv.opt.tls_cert ? "https" : "http", where);
     fflush(stdout);
 

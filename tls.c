@@ -2,7 +2,7 @@
  * SPDX-License-Identifier: MIT
  *
  * With --tls-cert and --tls-key every accepted connection gets an SSL
- * object, and its c->io is tls_io instead of tcp_io (conn.h). The loop
+ * object, and conn_io(c) is tls_io instead of tcp_io (conn.h). The loop
  * reads, writes and ends connections through that seam, so the parsers,
  * the transports and the hub never learn which kind they are on.
  *
@@ -231,8 +231,7 @@ int tls_attach(struct conn *c)
     SSL_set_accept_state(ssl);
     SSL_set_app_data(ssl, c);
     t->ssl = ssl;
-    c->tls = t;
-    c->io = &tls_io;
+    c->tls = t; /* and so conn_io(c) is &tls_io */
     return 0;
 }
 

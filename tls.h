@@ -2,15 +2,13 @@
  * SPDX-License-Identifier: MIT
  *
  * With --tls-cert and --tls-key the listener speaks TLS: each accepted
- * connection's c->io becomes tls_io (conn.h's seam), and the loop goes
+ * connection's conn_io(c) becomes tls_io (conn.h's seam), and the loop goes
  * on reading, writing and closing as it does on plain TCP.
  */
 #ifndef TLS_H
 #define TLS_H
 
 #include "conn.h"
-
-extern const struct conn_io tls_io;
 
 /* Load the certificate (or chain) and its key, under wshub's policy
  * (tls.c). Returns 0, or -1 with the reason on stderr. */
