@@ -673,6 +673,64 @@ async function runOverTls(files, extra = []) {
 // the 16 MiB Autobahn cases are slow to decrypt: there the echo file
 // runs whole, raw.test.js only its frame and handshake tables (129 of its
 // 136 tests, 25 s for both files), and autobahn.test.js not at all.
+// ---- a handshake whose first flight does not fit the socket ----------------------
+
+// The server's answer to a ClientHello (ServerHello ... Finished) is
+// written in the same turn the hello is read. With a certificate of
+// several megabytes and a client that does not read, the kernel takes
+// what fits (about 4 MB on loopback here) and SSL_do_handshake(), inside
+// the loop's read, says SSL_ERROR_WANT_WRITE: a read that must write
+// first. The loop must then ask poll() for POLLOUT and read again when it
+// comes (c->io_wait, IO_READ_WANTS_OUT); if it did not, the rest of the
+// flight would stay in OpenSSL's buffer until --request-timeout. So: the
+// client stops reading, the server is given a turn (an echo on another
+// connection), then the client reads again and must receive every byte
+// of the flight, more than the certificate itself.
+function makeBigCert(dir, names) {
+  const lines = ['[req]', 'distinguished_name = dn', 'x509_extensions = v3', 'prompt = no',
+    '[dn]', 'CN = localhost', '[v3]', 'subjectAltName = @alt', '[alt]', 'DNS.1 = localhost', 'IP.1 = 127.0.0.1'];
+  for (let i = 0; i < names; i++) lines.push(`DNS.${i + 2} = n${i}.example.org`);
+  fs.writeFileSync(path.join(dir, 'big.cnf'), `${lines.join('\n')}\n`);
+  require('node:child_process').execFileSync('openssl', ['req', '-x509', '-newkey', 'ec',
+    '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'big.key', '-out', 'big.pem',
+    '-days', '2', '-config', 'big.cnf'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  return { cert: path.join(dir, 'big.pem'), key: path.join(dir, 'big.key') };
+}
+
+test('a first flight bigger than the socket buffers is written when the socket drains',
+  { skip: VALGRIND && 'a 5 MB certificate under valgrind takes minutes' }, async (t) => {
+    const big = makeBigCert(certs.dir, 260000); // about 5.4 MB of DER
+    const pem = fs.readFileSync(big.cert, 'latin1');
+    const derBytes = Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64').length;
+    const server = await startTlsServer(certs, ['--request-timeout', String(ms(20000))], big);
+    t.after(() => server.stop());
+    // A client that speaks TLS could not take this certificate (Node's
+    // limit is 100 KB), so the server's turns are told by plain HTTP: it
+    // is refused and closed in the turn it arrives.
+    const aTurn = async () => {
+      const probe = new RawClient(server.port, { tls: false });
+      await probe.connected;
+      probe.write(GET('/'));
+      await probe.closed(ms(5000));
+    };
+
+    const hello = await captureClientHello();
+    const c = new RawClient(server.port, { tls: false });
+    await c.connected;
+    c.sock.pause(); // read nothing: the server's writes fill the socket
+    c.write(hello);
+    // The hello was readable before the probe was sent, so the server has
+    // answered it as far as the socket took, and waits for POLLOUT.
+    await aTurn();
+    c.sock.resume();
+    const got = await c.until((buf) => (buf.length > derBytes ? buf.length : undefined), ms(20000),
+      'the rest of the flight, after the socket drained');
+    assert.ok(got > derBytes, `${got} bytes, the certificate alone is ${derBytes}`);
+    assert.strictEqual(c.buf[0], 0x16, 'a handshake record first');
+    c.sock.destroy();
+    await aTurn(); // and the server goes on serving
+  });
+
 // Under valgrind, echo only: raw and Autobahn run over TLS in the plain
 // and ASan runs, and here would cost a minute for no new code path.
 const OVER_TLS = VALGRIND
