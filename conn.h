@@ -141,8 +141,10 @@ struct conn;
 struct conn_io {
     ssize_t (*read)(struct conn *c, void *p, size_t n);
     ssize_t (*write)(struct conn *c, const void *p, size_t n);
-    void (*shutdown)(struct conn *c); /* we have no more to send: end our
-                                       * direction (TLS: close_notify, FIN) */
+    int (*shutdown)(struct conn *c);  /* we have no more to send: end our
+                                       * direction (TLS: close_notify, FIN);
+                                       * 0, or -1 with EAGAIN to try again
+                                       * when the socket takes output */
     void (*close)(struct conn *c);    /* free the stream's state; the loop
                                        * then closes the descriptor */
 };
@@ -150,11 +152,13 @@ extern const struct conn_io tcp_io; /* server.c: read(), write(), shutdown() */
 extern const struct conn_io tls_io; /* tls.c: libssl */
 
 /* c->io_wait: a TLS read may need to write first (a handshake message
- * the kernel would not take), and a write may need to read (a message
- * from the peer must come first). Plain TCP never sets either. */
+ * the kernel would not take), a write may need to read (a message from
+ * the peer must come first), and a shutdown may find no room for its
+ * close_notify. Plain TCP never sets any. */
 enum {
     IO_READ_WANTS_OUT = 1, /* call read again once the socket is writable */
-    IO_WRITE_WANTS_IN = 2  /* call write again once the socket is readable */
+    IO_WRITE_WANTS_IN = 2, /* call write again once the socket is readable */
+    IO_SHUTDOWN_WANTS_OUT = 4 /* call shutdown again once it is writable */
 };
 
 /* struct conn is laid out for size: 10,000 idle ones are most of an
@@ -185,9 +189,9 @@ struct conn {
     uint64_t file_left;     /* bytes of file_fd still to queue */
     const char *why;        /* static text: why it closed, for the log */
     struct conn *next_later;/* link in the loop's later list while later */
-    struct conn *next;      /* link in the dead list while CONN_DEAD, or
-                             * in the pool's free list once released:
-                             * never both, so one link serves */
+    struct conn *next;      /* link in the dead list while CONN_DEAD (a
+                             * released struct holds pool.c's free-list
+                             * link in its first bytes instead) */
     int fd;                 /* non-blocking socket */
     uint32_t slot;          /* index of our entry in the poll set */
     int file_fd;            /* file being sent, or -1 */
@@ -205,7 +209,7 @@ struct conn {
                              * not take: the client is behind */
     bool later;             /* on the loop's list of conns to update at
                              * the end of the turn (conn_later) */
-    uint8_t io_wait;        /* IO_READ_WANTS_OUT, IO_WRITE_WANTS_IN */
+    uint8_t io_wait;        /* IO_READ_WANTS_OUT, ..._SHUTDOWN_WANTS_OUT */
     bool io_more;           /* the stream holds input already taken from
                              * the socket, which poll() cannot see: read
                              * again without waiting (TLS records) */

@@ -360,9 +360,10 @@ static ssize_t tcp_write(struct conn *c, const void *p, size_t n)
     return write(c->fd, p, n);
 }
 
-static void tcp_shutdown(struct conn *c)
+static int tcp_shutdown(struct conn *c)
 {
     shutdown(c->fd, SHUT_WR);
+    return 0;
 }
 
 static void tcp_close(struct conn *c)
@@ -504,7 +505,8 @@ static void conn_write(struct conn *c)
         /* Everything is sent: our FIN tells the peer we are done. We then
          * read until its FIN, so that closing with unread data cannot
          * turn into a RST that destroys our last reply (RFC 9112 §9.6). */
-        conn_io(c)->shutdown(c);
+        if (conn_io(c)->shutdown(c) != 0)
+            return; /* TLS: no room for close_notify yet; POLLOUT again */
         c->wr_shut = true;
         c->deadline = now_ms() + DRAIN_TIMEOUT_MS;
     }
@@ -563,7 +565,7 @@ static void conn_update(struct conn *c)
     if (conn_takes_input(c) || (c->io_wait & IO_WRITE_WANTS_IN))
         ev |= POLLIN;
     if ((c->out.len > 0 && !(c->io_wait & IO_WRITE_WANTS_IN)) ||
-        (c->io_wait & IO_READ_WANTS_OUT))
+        (c->io_wait & (IO_READ_WANTS_OUT | IO_SHUTDOWN_WANTS_OUT)))
         ev |= POLLOUT;
     pollset_set_events(&loop.ps, c, ev);
     if (c->io_more && conn_takes_input(c))

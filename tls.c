@@ -52,15 +52,25 @@
 #define TLS12_CIPHERS "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL" /* RFC 9325 §4.2 */
 #define TLS_SESSION_CACHE 1024 /* sessions kept for resumption by id */
 #define TLS_REASON_MAX 160     /* bytes of a handshake failure's text */
+#define KEY_UPDATES_MAX 32     /* TLS 1.3 KeyUpdates a client may send in */
+#define KEY_UPDATE_WINDOW_MS 60000 /* ...this long; one more ends it */
 
 /* One TLS connection's state, beside its struct conn. */
 struct tls_session {
     SSL *ssl;
+    int64_t key_update_window; /* ms: when the current count began */
+    const char *failure; /* a fatal error found after data was handed
+                          * up: OpenSSL's reason, for the next read */
+    uint8_t key_updates; /* KeyUpdates received in that window */
     bool handshaken;    /* the handshake is done (SSL_is_init_finished
                          * is false again while TLS 1.3 sends a ticket
                          * or a key update, so we keep our own bit) */
     bool broken;        /* a fatal error: no close_notify may follow */
+    bool ended;         /* the peer's end was found after data was
+                         * handed up: the next read returns 0 */
+    bool notified;      /* our close_notify has left (or cannot) */
     bool renegotiation; /* the peer asked to renegotiate (refused) */
+    bool key_flood;     /* over KEY_UPDATES_MAX in the window */
 };
 
 static struct {
@@ -105,11 +115,39 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
  * read that caused it can end it with a log line. */
 static void on_info(const SSL *ssl, int where, int ret)
 {
-    if ((where & SSL_CB_WRITE_ALERT) && (ret & 0xff) == SSL_AD_NO_RENEGOTIATION) {
+    if ((where & SSL_CB_WRITE_ALERT) == SSL_CB_WRITE_ALERT && /* sent, not received */
+        (ret & 0xff) == SSL_AD_NO_RENEGOTIATION) {
         struct conn *c = SSL_get_app_data(ssl);
         if (c && c->tls)
             c->tls->renegotiation = true;
     }
+}
+
+/* OpenSSL shows us each handshake message. A TLS 1.3 KeyUpdate (RFC 8446
+ * §4.6.3) costs the server a key derivation and carries no data, and
+ * OpenSSL sets no limit on them: a client sending a stream of them would
+ * keep the loop deriving keys. We count them per connection, and a client
+ * over KEY_UPDATES_MAX a minute is ended by the read that saw it. (A real
+ * client updates its keys after gigabytes, or on a timer of hours.) */
+static void on_message(int write_p, int version, int content_type, const void *buf,
+                       size_t len, SSL *ssl, void *arg)
+{
+    (void)version;
+    (void)arg;
+    if (write_p || content_type != SSL3_RT_HANDSHAKE || len == 0 ||
+        ((const unsigned char *)buf)[0] != SSL3_MT_KEY_UPDATE)
+        return;
+    struct conn *c = SSL_get_app_data(ssl);
+    if (!c || !c->tls)
+        return;
+    struct tls_session *t = c->tls;
+    int64_t now = now_ms();
+    if (now - t->key_update_window >= KEY_UPDATE_WINDOW_MS) {
+        t->key_update_window = now;
+        t->key_updates = 0;
+    }
+    if (++t->key_updates > KEY_UPDATES_MAX)
+        t->key_flood = true;
 }
 
 /* A key that needs a passphrase would make OpenSSL ask on the terminal;
@@ -156,9 +194,15 @@ static SSL_CTX *tls_context(const char *cert_file, const char *key_file,
      * header and then its body. */
     SSL_CTX_set_mode(x, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                         SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    /* Without auto-retry, an SSL_read that meets records with no data
+     * for us (KeyUpdates, say) returns once what it has read is used up,
+     * instead of going back to the socket for more: one call costs at
+     * most one buffer's worth, however fast a client sends. */
+    SSL_CTX_clear_mode(x, SSL_MODE_AUTO_RETRY);
     SSL_CTX_set_read_ahead(x, 1);
     SSL_CTX_set_alpn_select_cb(x, select_alpn, NULL);
     SSL_CTX_set_info_callback(x, on_info);
+    SSL_CTX_set_msg_callback(x, on_message);
     SSL_CTX_set_default_passwd_cb(x, no_passphrase);
     SSL_CTX_set_session_id_context(x, (const unsigned char *)"wshub", 5);
     SSL_CTX_sess_set_cache_size(x, TLS_SESSION_CACHE);
@@ -287,6 +331,23 @@ static bool unclean_end(int err)
 #endif
 }
 
+/* OpenSSL's reason for the failure err, or the system's (a reset), as a
+ * static string. */
+static const char *failure_reason(int err)
+{
+    if (ERR_peek_error() == 0 && err == SSL_ERROR_SYSCALL && errno != 0)
+        return strerror(errno);
+    return ssl_reason("read failed");
+}
+
+/* "TLS error: <reason>", for the log: read by conn_kill at once. */
+static const char *error_why(const char *reason)
+{
+    static char why[TLS_REASON_MAX];
+    snprintf(why, sizeof why, "TLS error: %s", reason);
+    return why;
+}
+
 /* Turn a read's SSL_get_error() into the seam's answer (conn.h). */
 static ssize_t read_failed(struct conn *c, int err)
 {
@@ -311,13 +372,49 @@ static ssize_t read_failed(struct conn *c, int err)
         ERR_clear_error();
         return 0;
     } else {
-        static char why[TLS_REASON_MAX];
-        snprintf(why, sizeof why, "TLS error: %s", ssl_reason("read failed"));
-        c->why = why;
+        c->why = error_why(failure_reason(err));
     }
     ERR_clear_error();
     errno = EPROTO;
     return -1;
+}
+
+/* A read has handed up data and then met err: keep what err means for
+ * the next read, which must come at once (c->io_more), because OpenSSL's
+ * state has moved on and a second SSL_read would not say it again. */
+static void read_failed_later(struct conn *c, int err)
+{
+    struct tls_session *t = c->tls;
+    if (err == SSL_ERROR_ZERO_RETURN) {
+        t->ended = true;
+    } else if (unclean_end(err)) {
+        t->ended = true;
+        c->io_unclean_end = true;
+    } else {
+        t->failure = failure_reason(err);
+        t->broken = true;
+    }
+    c->io_more = true;
+}
+
+/* The handshake has just finished, on a read or a write. */
+static void handshake_done(struct conn *c)
+{
+    c->tls->handshaken = true;
+    metrics_tls_handshake(true);
+    if (srv.opt.trace)
+        trace_handshake(c);
+}
+
+/* What a client did that ends its connection, seen by OpenSSL's
+ * callbacks during the last call, or NULL. */
+static const char *refusal(struct tls_session *t)
+{
+    if (t->renegotiation)
+        return "TLS renegotiation refused"; /* it has had our alert */
+    if (t->key_flood)
+        return "TLS KeyUpdate flood (over 32 a minute)";
+    return NULL;
 }
 
 /* The seam's read: finish the handshake if it is not done, then take
@@ -327,6 +424,12 @@ static ssize_t tls_read(struct conn *c, void *p, size_t n)
     struct tls_session *t = c->tls;
     c->io_wait &= (uint8_t)~IO_READ_WANTS_OUT;
     c->io_more = false;
+    if (t->ended)
+        return 0;
+    if (t->failure) {
+        c->why = error_why(t->failure);
+        t->failure = NULL;
+    }
     if (t->broken) {
         errno = EPROTO;
         return -1;
@@ -336,18 +439,17 @@ static ssize_t tls_read(struct conn *c, void *p, size_t n)
         int r = SSL_do_handshake(t->ssl);
         if (r != 1)
             return read_failed(c, SSL_get_error(t->ssl, r));
-        t->handshaken = true;
-        metrics_tls_handshake(true);
-        if (srv.opt.trace)
-            trace_handshake(c);
+        handshake_done(c);
     }
     size_t got = 0;
     while (got < n) {
         size_t want = n - got > INT_MAX ? INT_MAX : n - got;
         int r = SSL_read(t->ssl, (char *)p + got, (int)want);
-        if (t->renegotiation) {
-            t->broken = true; /* it has had our alert; nothing more */
-            c->why = "TLS renegotiation refused";
+        const char *refused = refusal(t);
+        if (refused) {
+            t->broken = true;
+            ERR_clear_error();
+            c->why = refused;
             errno = EPROTO;
             return -1;
         }
@@ -360,13 +462,13 @@ static ssize_t tls_read(struct conn *c, void *p, size_t n)
         if (got == 0)
             return read_failed(c, SSL_get_error(t->ssl, r));
         /* Bytes first; the reason they stopped comes on the next read. A
-         * lack of input is reported again by poll(); the rest (an end, an
-         * error, a wish to write) must be asked for again at once. */
+         * lack of input is reported again by poll(), a wish to write by
+         * POLLOUT; an end or an error is kept for the next read. */
         int err = SSL_get_error(t->ssl, r);
         if (err == SSL_ERROR_WANT_WRITE)
             c->io_wait |= IO_READ_WANTS_OUT;
         else if (err != SSL_ERROR_WANT_READ)
-            c->io_more = true;
+            read_failed_later(c, err);
         ERR_clear_error();
         return (ssize_t)got;
     }
@@ -387,8 +489,11 @@ static ssize_t tls_write(struct conn *c, const void *p, size_t n)
     }
     ERR_clear_error();
     int r = SSL_write(t->ssl, p, n > INT_MAX ? INT_MAX : (int)n);
-    if (r > 0)
+    if (r > 0) {
+        if (!t->handshaken) /* a write may finish it too */
+            handshake_done(c);
         return r;
+    }
     switch (SSL_get_error(t->ssl, r)) {
     case SSL_ERROR_WANT_WRITE:
         errno = EAGAIN;
@@ -406,22 +511,35 @@ static ssize_t tls_write(struct conn *c, const void *p, size_t n)
 
 /* Send our close_notify (RFC 8446 §6.1), once, if the session can still
  * carry one. We do not wait for the peer's: the loop reads until EOF
- * anyway, and a peer's close_notify read there is an orderly end. The
- * socket buffer is empty when this is called, so the alert fits. */
-static void send_close_notify(struct tls_session *t)
+ * anyway, and a peer's close_notify read there is an orderly end.
+ * Returns -1 if the socket would not take it yet (OpenSSL keeps the
+ * alert, and a second SSL_shutdown sends it), else 0. */
+static int send_close_notify(struct tls_session *t)
 {
-    if (t->broken || !t->handshaken ||
-        (SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN))
-        return;
+    if (t->broken || !t->handshaken || t->notified)
+        return 0;
     ERR_clear_error();
-    SSL_shutdown(t->ssl);
+    int r = SSL_shutdown(t->ssl);
+    int err = r < 0 ? SSL_get_error(t->ssl, r) : SSL_ERROR_NONE;
     ERR_clear_error();
+    if (err == SSL_ERROR_WANT_WRITE)
+        return -1;
+    t->notified = true;
+    return 0;
 }
 
-static void tls_shutdown(struct conn *c)
+/* Our FIN only after our close_notify has left: a FIN before it would
+ * look to the peer like a cut-off stream. */
+static int tls_shutdown(struct conn *c)
 {
-    send_close_notify(c->tls);
+    c->io_wait &= (uint8_t)~IO_SHUTDOWN_WANTS_OUT;
+    if (send_close_notify(c->tls) != 0) {
+        c->io_wait |= IO_SHUTDOWN_WANTS_OUT;
+        errno = EAGAIN;
+        return -1;
+    }
     shutdown(c->fd, SHUT_WR);
+    return 0;
 }
 
 /* The end: a close_notify if none was sent (a kill without a drain), then
@@ -429,7 +547,7 @@ static void tls_shutdown(struct conn *c)
 static void tls_close(struct conn *c)
 {
     struct tls_session *t = c->tls;
-    send_close_notify(t);
+    send_close_notify(t); /* best effort: the descriptor closes now */
     SSL_free(t->ssl);
     free(t);
     c->tls = NULL;

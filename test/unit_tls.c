@@ -28,6 +28,12 @@ const char *conn_peer_name(const struct conn *c)
 }
 
 static int handshakes_ok, handshakes_failed; /* what /metrics would count */
+static int64_t clock_ms = 1000000;             /* the loop's clock, by hand */
+
+int64_t now_ms(void)
+{
+    return clock_ms;
+}
 
 void metrics_tls_handshake(bool ok)
 {
@@ -427,6 +433,104 @@ TEST(renegotiation_is_refused)
     pair_close(&p);
 }
 
+/* Send one TLS 1.3 KeyUpdate from the client. */
+static void client_key_update(struct pair *p)
+{
+    SSL_key_update(p->client, SSL_KEY_UPDATE_NOT_REQUESTED);
+    SSL_do_handshake(p->client); /* sends it */
+}
+
+TEST(a_keyupdate_flood_is_ended_and_a_few_a_minute_are_not)
+{
+    struct pair p;
+    pair_open(&p, 0, NULL);
+    CHECK(handshake(&p, NULL));
+    char buf[16];
+    /* 32 in a minute, then a minute later 32 more: all fine. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < KEY_UPDATES_MAX; i++)
+            client_key_update(&p);
+        SSL_write(p.client, "ok", 2);
+        CHECK_EQ_INT(server_read(&p, buf, sizeof buf), 2);
+        clock_ms += KEY_UPDATE_WINDOW_MS;
+    }
+    /* 33 in one minute: the read that sees the 33rd ends it. */
+    for (int i = 0; i <= KEY_UPDATES_MAX; i++)
+        client_key_update(&p);
+    SSL_write(p.client, "no", 2);
+    CHECK_EQ_INT(server_read(&p, buf, sizeof buf), -1);
+    CHECK_EQ_INT(errno, EPROTO);
+    CHECK_EQ_STR(p.c.why, "TLS KeyUpdate flood (over 32 a minute)");
+    pair_close(&p);
+}
+
+TEST(an_error_behind_data_is_reported_by_the_next_read)
+{
+    struct pair p;
+    pair_open(&p, 0, NULL);
+    CHECK(handshake(&p, NULL));
+    char ticket[1];
+    SSL_read(p.client, ticket, 1); /* take the ticket */
+    SSL_write(p.client, "good", 4);
+    /* Then a record that is not the client's: it cannot decrypt. */
+    static const char forged[] = "\x17\x03\x03\x00\x20"
+                                 "0123456789abcdef0123456789abcdef";
+    ssize_t w = write(p.cfd, forged, sizeof forged - 1);
+    CHECK_EQ_INT(w, (ssize_t)sizeof forged - 1);
+    char buf[64];
+    CHECK_EQ_INT(server_read(&p, buf, sizeof buf), 4);
+    CHECK(p.c.io_more); /* read again at once: the reason is waiting */
+    CHECK_EQ_INT(server_read(&p, buf, sizeof buf), -1);
+    CHECK_EQ_INT(errno, EPROTO);
+    CHECK_EQ_STR(p.c.why, "TLS error: decryption failed or bad record mac");
+    CHECK(!p.c.io_unclean_end); /* not taken for a peer that just left */
+    pair_close(&p);
+}
+
+TEST(close_notify_waits_for_room_before_the_fin)
+{
+    struct pair p;
+    pair_open(&p, 0, NULL);
+    CHECK(handshake(&p, NULL));
+    char ticket[1];
+    SSL_read(p.client, ticket, 1);
+    /* Fill the socket as the loop would: a write that would block is
+     * retried with the same bytes until the kernel has taken them all,
+     * the client reading one record at a time to make room. Then the
+     * output is empty and the socket full: the drain's moment. */
+    static char block[16384];
+    memset(block, 'b', sizeof block);
+    char buf[16384];
+    size_t sent = 0, got = 0;
+    while (tls_io.write(&p.c, block, sizeof block) > 0)
+        sent += sizeof block;
+    int r;
+    do {
+        r = SSL_read(p.client, buf, sizeof buf);
+        if (r > 0)
+            got += (size_t)r;
+    } while (tls_io.write(&p.c, block, sizeof block) < 0);
+    sent += sizeof block;
+    CHECK_EQ_INT(tls_io.shutdown(&p.c), -1); /* no room for close_notify */
+    CHECK_EQ_INT(errno, EAGAIN);
+    CHECK(p.c.io_wait & IO_SHUTDOWN_WANTS_OUT);
+    /* The client reads on; the loop's POLLOUT calls shutdown again. */
+    while (got < sent) {
+        r = SSL_read(p.client, buf, sizeof buf);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (tls_io.shutdown(&p.c) == 0)
+            CHECK_EQ_INT(p.c.io_wait & IO_SHUTDOWN_WANTS_OUT, 0);
+    }
+    CHECK_EQ_INT(got, sent);
+    CHECK_EQ_INT(tls_io.shutdown(&p.c), 0);
+    /* The orderly end, not a cut-off stream. */
+    CHECK_EQ_INT(client_read(&p, buf, sizeof buf), 0);
+    CHECK_EQ_INT(SSL_get_error(p.client, 0), SSL_ERROR_ZERO_RETURN);
+    pair_close(&p);
+}
+
 TEST(reload_takes_a_good_pair_and_keeps_the_old_on_a_bad_one)
 {
     struct pair old;
@@ -507,6 +611,9 @@ int main(void)
     RUN(policy_tls_1_2_and_1_3_only_and_aead_for_1_2);
     RUN(alpn_picks_http_1_1_and_goes_on_without_it);
     RUN(renegotiation_is_refused);
+    RUN(a_keyupdate_flood_is_ended_and_a_few_a_minute_are_not);
+    RUN(an_error_behind_data_is_reported_by_the_next_read);
+    RUN(close_notify_waits_for_room_before_the_fin);
     RUN(reload_takes_a_good_pair_and_keeps_the_old_on_a_bad_one);
     RUN(init_refuses_a_key_that_does_not_match);
 
