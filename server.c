@@ -98,6 +98,8 @@
                                   * second: cheaper than a field to tell) */
 #define TRIM_AFTER (256 * 1024)  /* bytes freed in one tick that are worth
                                   * giving back to the kernel (glibc) */
+#define TLS_SESSION_BYTES (32 * 1024) /* about what one TLS connection's
+                                  * end frees, counted toward TRIM_AFTER */
 #define READ_CHUNK (256 * 1024)  /* bytes read per readable event */
 #define OUT_HIGH_WATER (1 << 20) /* stop reading while more is queued, or
                                   * half of --max-buffered if that is less */
@@ -274,6 +276,8 @@ void conn_kill(struct conn *c, const char *why)
     if (c->state == CONN_WS_OPEN || c->state == CONN_WS_CLOSING ||
         (c->state == CONN_DRAINING && c->status >= 1000))
         metrics_ws_close(c->status);
+    if (c->tls)
+        loop.freed += TLS_SESSION_BYTES; /* what SSL_free gives back */
     conn_io(c)->close(c);
     close(c->fd);
     if (c->file_fd >= 0)
@@ -561,8 +565,11 @@ static void conn_update(struct conn *c)
     }
     /* A TLS write that waits for input waits on POLLIN, not POLLOUT
      * (which would be ready at once, and again, and again). */
+    /* And a TLS read that waits to write waits on POLLOUT alone: input
+     * that is ready would only wake it to find the socket still full. */
     short ev = 0;
-    if (conn_takes_input(c) || (c->io_wait & IO_WRITE_WANTS_IN))
+    if ((conn_takes_input(c) && !(c->io_wait & IO_READ_WANTS_OUT)) ||
+        (c->io_wait & IO_WRITE_WANTS_IN))
         ev |= POLLIN;
     if ((c->out.len > 0 && !(c->io_wait & IO_WRITE_WANTS_IN)) ||
         (c->io_wait & (IO_READ_WANTS_OUT | IO_SHUTDOWN_WANTS_OUT)))
@@ -1045,8 +1052,9 @@ static void handle_events(size_t nhot)
 
 /* The loop. Each turn: poll, for no longer than until the earliest
  * deadline; handle what is ready; run the timers that are due; then
- * write, once, to every connection that has output. */
-static void run(void)
+ * write, once, to every connection that has output. Returns 0 after a
+ * shutdown, -1 if poll() itself failed. */
+static int run(void)
 {
     int64_t last_busy = 0; /* us: when a turn last found work */
     for (;;) {
@@ -1059,7 +1067,7 @@ static void run(void)
         }
         if (loop.stop_deadline != 0 &&
             (all_flushed() || loop.now >= loop.stop_deadline))
-            return;
+            return 0;
 
         /* Sleep no longer than until the earliest deadline. */
         int64_t next = timers_next(&loop.timers);
@@ -1087,7 +1095,7 @@ static void run(void)
         int ready = wait_poll(hot, spin ? 0 : timeout);
         if (ready < 0 && errno != EINTR) {
             perror("wshub: poll");
-            return;
+            return -1;
         }
         if (ready > 0)
             last_busy = now_us();
@@ -1255,7 +1263,7 @@ int main(int argc, char **argv)
     printf("wshub listening on %s://%s\n", srv.opt.tls_cert ? "https" : "http", where);
     fflush(stdout);
 
-    run();
+    int failed = run();
     cleanup();
-    return 0;
+    return failed ? 1 : 0;
 }

@@ -305,6 +305,8 @@ static const char *handshake_failure(int err)
     const char *reason;
     if (ERR_GET_REASON(e) == SSL_R_HTTP_REQUEST)
         reason = "plain HTTP sent to the TLS port";
+    else if (err == SSL_ERROR_ZERO_RETURN)
+        reason = "peer closed"; /* with a close_notify */
     else if (e == 0 && err == SSL_ERROR_SYSCALL)
         reason = errno == 0 ? "peer closed" : strerror(errno);
 #ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
@@ -361,7 +363,9 @@ static ssize_t read_failed(struct conn *c, int err)
         errno = EAGAIN;
         return -1;
     case SSL_ERROR_ZERO_RETURN:
-        return 0; /* the peer's close_notify: an orderly end */
+        if (t->handshaken)
+            return 0; /* the peer's close_notify: an orderly end */
+        break; /* a close_notify halfway through a handshake: a failure */
     }
     t->broken = true;
     if (!t->handshaken) {

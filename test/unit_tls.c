@@ -366,6 +366,26 @@ TEST(what_is_not_a_handshake_is_refused_with_its_reason)
     check_row(NULL);
 }
 
+TEST(a_close_notify_halfway_through_the_handshake_is_a_failed_one)
+{
+    struct pair p;
+    pair_open(&p, 0, NULL);
+    int failed_before = handshakes_failed;
+    SSL_do_handshake(p.client); /* the ClientHello */
+    static const char close_notify[] = "\x15\x03\x03\x00\x02\x01\x00";
+    ssize_t w = write(p.cfd, close_notify, sizeof close_notify - 1);
+    CHECK_EQ_INT(w, (ssize_t)sizeof close_notify - 1);
+    char buf[16];
+    ssize_t n;
+    for (int i = 0; i < STEPS && (n = server_read(&p, buf, sizeof buf)) < 0 && errno == EAGAIN; i++)
+        ;
+    CHECK_EQ_INT(n, -1);
+    CHECK_EQ_INT(errno, EPROTO);
+    CHECK_EQ_STR(p.c.why, "TLS handshake failed: peer closed");
+    CHECK_EQ_INT(handshakes_failed, failed_before + 1);
+    pair_close(&p);
+}
+
 TEST(policy_tls_1_2_and_1_3_only_and_aead_for_1_2)
 {
     static const struct {
@@ -608,6 +628,7 @@ int main(void)
     RUN(an_end_without_close_notify_is_noted_not_refused);
     RUN(our_close_sends_close_notify);
     RUN(what_is_not_a_handshake_is_refused_with_its_reason);
+    RUN(a_close_notify_halfway_through_the_handshake_is_a_failed_one);
     RUN(policy_tls_1_2_and_1_3_only_and_aead_for_1_2);
     RUN(alpn_picks_http_1_1_and_goes_on_without_it);
     RUN(renegotiation_is_refused);
