@@ -22,13 +22,9 @@ const os = require('node:os');
 const path = require('node:path');
 const { io, Manager } = require('socket.io-client');
 const { startServer, withTimeout } = require('./lib/wshub');
+const { chromiumSkip, launch } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING admin UI browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
+const skip = chromiumSkip('admin UI browser tests');
 
 const UI_DIST = path.join(path.dirname(require.resolve('@socket.io/admin-ui/package.json')), 'ui', 'dist');
 const USER = 'admin';
@@ -488,15 +484,6 @@ test('admin without an auth file: loopback only', async (t) => {
 });
 
 // ---- the UI in Chromium ---------------------------------------------------
-
-async function launch() {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 // A page (its own context, so its own localStorage) wide enough for the
 // navigation drawer and the app bar's status (Vuetify "lg", >= 1264 px).

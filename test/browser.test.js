@@ -9,32 +9,10 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const fs = require('node:fs');
 const { startServer } = require('./lib/wshub');
+const { chromiumSkip, launch, page, say } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
-
-async function launch() {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-// A new page whose console errors and uncaught exceptions are collected.
-async function page(browser, errors) {
-  const p = await browser.newPage();
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  p.on('pageerror', (e) => errors.push(String(e)));
-  return p;
-}
+const skip = chromiumSkip('browser tests');
 
 test('Chromium echoes through /echo', { skip }, async (t) => {
   const server = await startServer();
@@ -72,7 +50,8 @@ test('Chromium echoes through /echo', { skip }, async (t) => {
   assert.deepStrictEqual(errors, []);
 });
 
-// Open the chat and set a nickname.
+// Open the chat and set a nickname. Not lib/browser.js's enter(): here
+// the name's showing up in the member list is not waited for strictly.
 async function enter(browser, url, name, errors) {
   const p = await page(browser, errors);
   await p.goto(url + '/');
@@ -82,11 +61,6 @@ async function enter(browser, url, name, errors) {
   await p.click('#nick-save');
   await p.locator('#members li.me', { hasText: name }).waitFor({ timeout: 10000 }).catch(() => {});
   return p;
-}
-
-async function say(p, text) {
-  await p.fill('#text', text);
-  await p.click('#send');
 }
 
 test('two people chat in general and in a second room', { skip }, async (t) => {

@@ -18,13 +18,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, withTimeout } = require('./lib/wshub');
+const { chromiumSkip, launch } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING client-api tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
+const skip = chromiumSkip('client-api tests');
 
 const CLIENTS = ['official', 'wshub'];
 
@@ -42,15 +38,6 @@ function makeRoot() {
   fs.copyFileSync(path.join(__dirname, 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js'),
     path.join(root, 'socket.io.min.js'));
   return root;
-}
-
-async function launch() {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
 }
 
 // While a server is down Chromium logs each refused connection itself;

@@ -17,55 +17,14 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { startServer, REPO } = require('./lib/wshub');
+const { chromiumSkip, launch, page, enter, say } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING client-polling tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
+const skip = chromiumSkip('client-polling tests');
 
 // Heartbeats every 300 ms, so that several pass (over polling, each
 // ping ends a held GET) during every test; a pong may take 2 s, so that
 // a busy machine does not end a session.
 const FAST_PINGS = ['--ping-interval', '300', '--ping-timeout', '2000'];
-
-async function launch() {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-// A new page (in a context of its own) whose console errors and
-// uncaught exceptions are collected. opts.noWebSocket deletes
-// window.WebSocket before any script of the page runs.
-async function page(browser, errors, opts = {}) {
-  const p = await browser.newPage();
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  p.on('pageerror', (e) => errors.push(String(e)));
-  if (opts.noWebSocket) await p.addInitScript(() => { delete window.WebSocket; });
-  return p;
-}
-
-// Open the chat at path (say "/?transports=polling") and take a name.
-async function enter(browser, url, name, errors, opts = {}) {
-  const p = await page(browser, errors, opts);
-  await p.goto(url + (opts.path || '/'));
-  await p.waitForSelector('#banner.connected', { timeout: 10000 });
-  await p.locator('#members li.me').waitFor({ timeout: 10000 });
-  await p.fill('#nick', name);
-  await p.click('#nick-save');
-  await p.locator('#members li.me', { hasText: name }).waitFor({ timeout: 10000 });
-  return p;
-}
-
-async function say(p, text) {
-  await p.fill('#text', text);
-  await p.click('#send');
-}
 
 // The transport the chat page's client is on now ("polling" or "websocket").
 const transportOf = (p) => p.evaluate(() => socket.io.engine.transport.name);

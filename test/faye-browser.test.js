@@ -24,13 +24,9 @@ const path = require('node:path');
 const http = require('node:http');
 const { spawn } = require('node:child_process');
 const { startServer, Lines, withTimeout, REPO } = require('./lib/wshub');
+const { chromiumSkip, launch: launchChromium, page } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING faye browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
+const skip = chromiumSkip('faye browser tests');
 const REF = process.env.WSHUB_FAYE_REF;
 const skipChat = skip || (REF && 'the chat bridge needs wshub, not the reference server');
 const BUNDLE = path.join(__dirname, 'node_modules', 'faye', 'client', 'faye-browser-min.js');
@@ -80,23 +76,11 @@ async function otherOrigin(t, root) {
   return `http://127.0.0.1:${server.address().port}`;
 }
 
+// A browser closed when test t ends.
 async function launch(t) {
-  const { chromium } = require('playwright-core');
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   t.after(() => browser.close());
   return browser;
-}
-
-// A new page whose console errors and uncaught exceptions are collected.
-async function page(browser, errors) {
-  const p = await browser.newPage();
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  p.on('pageerror', (e) => errors.push(String(e)));
-  return p;
 }
 
 // Every Bayeux HTTP request the page makes to `endpoint`, and the text

@@ -19,51 +19,23 @@ const assert = require('node:assert');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const { makeCerts, startTlsServer } = require('./lib/tls');
+const { chromiumSkip, launch, page: newPage, enter: enterChat, say } = require('./lib/browser');
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = fs.existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.log(`# SKIPPING TLS browser tests: ${CHROMIUM} is not installed (apt-get install chromium)`);
-}
-const skip = !haveChromium && 'no Chromium';
-
-async function launch(extra = []) {
-  const { chromium } = require('playwright-core');
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extra],
-  });
-}
+const skip = chromiumSkip('TLS browser tests');
 
 // A page in a context of its own (its own localStorage, so each person
 // keeps their own name) that accepts the test's certificate. Console
 // errors and uncaught exceptions go to errors.
-async function page(browser, errors) {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true });
-  const p = await context.newPage();
-  p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  p.on('pageerror', (e) => errors.push(String(e)));
-  return p;
+const HTTPS = { context: { ignoreHTTPSErrors: true } };
+
+function page(browser, errors) {
+  return newPage(browser, errors, HTTPS);
 }
 
 // Open the chat over https, wait until it has moved to the WebSocket,
 // and set a nickname.
-async function enter(browser, url, name, errors) {
-  const p = await page(browser, errors);
-  await p.goto(url + '/');
-  await p.waitForSelector('#banner.connected', { timeout: 10000 });
-  await p.locator('#wire-transport', { hasText: 'websocket' }).waitFor({ state: 'attached', timeout: 10000 });
-  await p.locator('#members li.me').waitFor({ timeout: 10000 });
-  await p.fill('#nick', name);
-  await p.click('#nick-save');
-  await p.locator('#members li.me', { hasText: name }).waitFor({ timeout: 10000 });
-  return p;
-}
-
-async function say(p, text) {
-  await p.fill('#text', text);
-  await p.click('#send');
+function enter(browser, url, name, errors) {
+  return enterChat(browser, url, name, errors, { ...HTTPS, transport: 'websocket' });
 }
 
 test('Chromium chats over https and wss', { skip }, async (t) => {
