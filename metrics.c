@@ -264,6 +264,23 @@ static void by_transport(struct page *pg, const char *name, const char *help,
     }
 }
 
+/* A counter family from a table of codes: v[i] counts code first + i,
+ * v[other] the codes outside the table. Codes never seen are left out. */
+static void by_code(struct page *pg, const char *name, const char *help,
+                    const char *key, const uint64_t *v, int first, int other)
+{
+    char num[16];
+    family(pg, name, "counter", help);
+    for (int i = 0; i <= other; i++) {
+        if (v[i] == 0)
+            continue;
+        snprintf(num, sizeof num, "%d", first + i);
+        sample(pg, name);
+        label(pg, key, i < other ? num : "other");
+        value_u64(pg, v[i]);
+    }
+}
+
 /* ========================================================================
  * The families
  * ======================================================================== */
@@ -322,27 +339,12 @@ static void write_traffic(struct page *pg)
 /* The tables: closes, responses, API requests. */
 static void write_tables(struct page *pg)
 {
+    by_code(pg, "wshub_websocket_closes_total",
+            "WebSocket connections closed, by close code (1006: no Close frame).",
+            "code", registry.closes, CLOSE_MIN, CLOSE_OTHER);
+    by_code(pg, "wshub_http_responses_total", "HTTP responses sent, by status code.",
+            "status", registry.http, STATUS_MIN, STATUS_OTHER);
     char num[16];
-    family(pg, "wshub_websocket_closes_total", "counter",
-           "WebSocket connections closed, by close code (1006: no Close frame).");
-    for (int i = 0; i <= CLOSE_OTHER; i++) {
-        if (registry.closes[i] == 0)
-            continue;
-        snprintf(num, sizeof num, "%d", CLOSE_MIN + i);
-        sample(pg, "wshub_websocket_closes_total");
-        label(pg, "code", i < CLOSE_OTHER ? num : "other");
-        value_u64(pg, registry.closes[i]);
-    }
-    family(pg, "wshub_http_responses_total", "counter",
-           "HTTP responses sent, by status code.");
-    for (int i = 0; i <= STATUS_OTHER; i++) {
-        if (registry.http[i] == 0)
-            continue;
-        snprintf(num, sizeof num, "%d", STATUS_MIN + i);
-        sample(pg, "wshub_http_responses_total");
-        label(pg, "status", i < STATUS_OTHER ? num : "other");
-        value_u64(pg, registry.http[i]);
-    }
     family(pg, "wshub_api_requests_total", "counter",
            "REST API requests answered, by method and status code.");
     for (size_t i = 0; i <= API_METHODS; i++) {
