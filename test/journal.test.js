@@ -27,7 +27,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
-const { io } = require('socket.io-client');
+const { chatUser, ask, closeSockets } = require('./lib/chat');
 const { startServer, withTimeout } = require('./lib/wshub');
 
 const SLOW = process.env.WSHUB_SANITIZED ? 3 : 1;
@@ -98,22 +98,6 @@ async function history(server, room) {
 
 // ---- sockets ----------------------------------------------------------------------
 
-const sockets = new Set();
-
-async function chatUser(server, name, rooms = []) {
-  const socket = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  sockets.add(socket);
-  await withTimeout(new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  }), ms(5000), `${name} to connect`);
-  assert.deepStrictEqual(await ask(socket, 'nick', name), { name });
-  for (const room of rooms) assert.strictEqual((await ask(socket, 'join', room)).room, room);
-  return socket;
-}
-
-const ask = (socket, ...args) => socket.timeout(ms(5000)).emitWithAck(...args);
-
 // A socket's post, acknowledged: the message as the room has it.
 async function postSocket(socket, room, text) {
   const ack = room === 'general'
@@ -121,11 +105,6 @@ async function postSocket(socket, room, text) {
     : await ask(socket, 'room-message', { room, text });
   assert.strictEqual(typeof ack.id, 'number', JSON.stringify(ack));
   return ack;
-}
-
-function closeSockets() {
-  for (const s of sockets) s.close();
-  sockets.clear();
 }
 
 // ---- the file ---------------------------------------------------------------------

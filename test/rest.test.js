@@ -21,7 +21,7 @@ const assert = require('node:assert');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { io } = require('socket.io-client');
+const { chatUser, ask, closeSockets } = require('./lib/chat');
 const { startServer, RawClient, withTimeout } = require('./lib/wshub');
 
 const SLOW = process.env.WSHUB_SANITIZED ? 3 : 1;
@@ -135,23 +135,6 @@ const allowOf = (r) => (r.headers.get('allow') || '').split(',').map((s) => s.tr
 
 // ---- Socket.IO -------------------------------------------------------------------
 
-const sockets = new Set();
-
-// A chat user: connected, named, and in these rooms (general comes free).
-async function chatUser(server, name, rooms = []) {
-  const socket = io(server.url, { transports: ['websocket'], reconnection: false, forceNew: true });
-  sockets.add(socket);
-  await withTimeout(new Promise((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('connect_error', reject);
-  }), ms(5000), `${name} to connect`);
-  assert.deepStrictEqual(await ask(socket, 'nick', name), { name });
-  for (const room of rooms) assert.strictEqual((await ask(socket, 'join', room)).room, room);
-  return socket;
-}
-
-const ask = (socket, ...args) => socket.timeout(ms(5000)).emitWithAck(...args);
-
 // The next `event` on socket whose first argument passes pred; resolves to
 // the event's arguments.
 function next(socket, event, pred = () => true, wait = ms(5000)) {
@@ -179,11 +162,6 @@ async function barrier(server, token, ...socks) {
   const heard = socks.map((s) => next(s, 'message', (m) => m.text === text));
   expectJson(await api(server, 'POST', '/api/rooms/general/messages', { token, body: { text } }), 201);
   await Promise.all(heard);
-}
-
-function closeSockets() {
-  for (const s of sockets) s.close();
-  sockets.clear();
 }
 
 // ==================================================================================
