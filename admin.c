@@ -350,13 +350,7 @@ static bool loopback(const char *address)
 /* Field key of the JSON object auth as a string into out (cap bytes). */
 static bool auth_field(const struct hub_args *auth, const char *key, char *out, size_t cap)
 {
-    const char *v;
-    size_t vlen, got;
-    if (json_get(auth->json, auth->len, key, &v, &vlen) != 0 ||
-        json_type_of(v, vlen) != JSON_STRING || json_string(v, vlen, out, cap - 1, &got) < 0)
-        return false;
-    out[got] = '\0';
-    return true;
+    return json_get_cstring(auth->json, auth->len, key, out, cap) >= 0;
 }
 
 static bool known_session(const char *id)
@@ -479,12 +473,7 @@ static void split(const struct hub_event *ev, struct cmd *c, size_t want)
 /* Argument i as a string into out; false if it is not one. */
 static bool str_arg(const struct cmd *c, size_t i, char *out, size_t cap)
 {
-    size_t got;
-    if (i >= c->count || json_type_of(c->v[i], c->n[i]) != JSON_STRING ||
-        json_string(c->v[i], c->n[i], out, cap - 1, &got) < 0)
-        return false;
-    out[got] = '\0';
-    return true;
+    return i < c->count && json_cstring(c->v[i], c->n[i], out, cap) >= 0;
 }
 
 static struct hub_nsp *find_nsp(const char *name)

@@ -481,20 +481,6 @@ static void field(const struct bx_message *m, const char *key, const char **v, s
     }
 }
 
-/* Unescape the JSON string v into out (cap bytes with its NUL). Returns
- * 0, or -1 if v is not a string that fits. */
-static int get_string(const char *v, size_t n, char *out, size_t cap)
-{
-    size_t len;
-    if (!v || json_type_of(v, n) != JSON_STRING ||
-        json_string(v, n, out, cap - 1, &len) < 0) {
-        out[0] = '\0';
-        return -1;
-    }
-    out[len] = '\0';
-    return 0;
-}
-
 /* Fill m from the message object at raw. */
 static void read_message(struct bx_message *m, const char *raw, size_t len,
                          const struct bx_port *port)
@@ -506,9 +492,9 @@ static void read_message(struct bx_message *m, const char *raw, size_t len,
     const char *v;
     size_t n;
     field(m, "channel", &v, &n);
-    m->channel_ok = get_string(v, n, m->channel, sizeof m->channel) == 0;
+    m->channel_ok = json_cstring(v, n, m->channel, sizeof m->channel) >= 0;
     field(m, "clientId", &m->client_id_json, &m->client_id_json_len);
-    get_string(m->client_id_json, m->client_id_json_len, m->client_id, sizeof m->client_id);
+    json_cstring(m->client_id_json, m->client_id_json_len, m->client_id, sizeof m->client_id);
     field(m, "id", &m->id, &m->id_len);
     field(m, "data", &m->data, &m->data_len);
     field(m, "ext", &m->ext, &m->ext_len);
@@ -524,7 +510,7 @@ static void set_error(char *err, int code, const char *params, const char *text)
 /* The raw clientId value as an error's params: the string itself. */
 static const char *given_id(const struct bx_message *m, char *buf, size_t cap)
 {
-    if (get_string(m->client_id_json, m->client_id_json_len, buf, cap) != 0)
+    if (json_cstring(m->client_id_json, m->client_id_json_len, buf, cap) < 0)
         buf[0] = '\0';
     return buf;
 }
@@ -551,7 +537,7 @@ static void meta_handshake(struct bx *bx, const struct bx_message *m, char *err,
             const char *e;
             while (json_array_next(types, tn, &pos, &e, &en) == 1) {
                 char t[64];
-                if (get_string(e, en, t, sizeof t) != 0)
+                if (json_cstring(e, en, t, sizeof t) < 0)
                     continue;
                 for (size_t k = 0; k < NTYPES; k++)
                     shared = shared || strcmp(t, conn_types[k]) == 0;
@@ -628,7 +614,7 @@ static bool meta_connect(struct bx *bx, struct bx_port *port, const struct bx_me
             set_error(err, 402, "clientId", "Missing required parameter");
         if (ct) {
             bool known = false;
-            get_string(ct, ctn, type, sizeof type);
+            json_cstring(ct, ctn, type, sizeof type);
             for (size_t k = 0; k < NTYPES; k++)
                 known = known || strcmp(type, conn_types[k]) == 0;
             if (!known)
@@ -692,7 +678,7 @@ static void each_channel(struct bx *bx, struct bx_client *c, const struct bx_mes
     size_t n = m->subscription_len;
     if (json_type_of(s, n) != JSON_ARRAY) {
         char name[BX_MAX_CHANNEL + 2];
-        get_string(s, n, name, sizeof name);
+        json_cstring(s, n, name, sizeof name);
         fn(bx, c, name, err);
         return;
     }
@@ -700,7 +686,7 @@ static void each_channel(struct bx *bx, struct bx_client *c, const struct bx_mes
     const char *e;
     while (!err[0] && json_array_next(s, n, &pos, &e, &en) == 1) {
         char name[BX_MAX_CHANNEL + 2];
-        get_string(e, en, name, sizeof name);
+        json_cstring(e, en, name, sizeof name);
         fn(bx, c, name, err);
     }
 }
@@ -892,7 +878,7 @@ static bool is_meta_message(const char *e, size_t en)
     size_t n;
     char ch[BX_MAX_CHANNEL + 1];
     return json_get(e, en, "channel", &v, &n) == 0 &&
-           get_string(v, n, ch, sizeof ch) == 0 && is_meta(ch);
+           json_cstring(v, n, ch, sizeof ch) >= 0 && is_meta(ch);
 }
 
 /* Handle one message; its reply (if not held) is added to replies.
@@ -916,7 +902,7 @@ static struct bx_port *handle(struct bx *bx, struct bx_port *port, const char *r
         size_t vn;
         char as_sent[BX_ERR_LEN - 32];
         field(&m, "channel", &v, &vn);
-        get_string(v, vn, as_sent, sizeof as_sent);
+        json_cstring(v, vn, as_sent, sizeof as_sent);
         set_error(err, 405, as_sent, "Invalid channel");
         reply_open(&r, &m, err, true);
         jb_lit(&r, "}");

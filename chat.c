@@ -484,8 +484,6 @@ static enum chat_result find_for_change(struct chat *c, const char *room, long l
                                         const struct hist_msg **m, const char **why)
 {
     char author[64];
-    const char *v;
-    size_t vn, len;
     *r = room_find(c, room);
     *m = *r ? hist_find(*r, id) : NULL;
     if (!*r) {
@@ -496,9 +494,8 @@ static enum chat_result find_for_change(struct chat *c, const char *room, long l
         *why = "No such message";
         return CHAT_NO_MESSAGE;
     }
-    if (owner && (json_get((*m)->json, (*m)->len, "userId", &v, &vn) != 0 ||
-                  json_string(v, vn, author, sizeof author - 1, &len) < 0 ||
-                  (author[len] = '\0', strcmp(author, owner) != 0))) {
+    if (owner && (json_get_cstring((*m)->json, (*m)->len, "userId", author, sizeof author) < 0 ||
+                  strcmp(author, owner) != 0)) {
         *why = "not your message";
         return CHAT_NOT_YOURS;
     }

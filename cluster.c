@@ -663,9 +663,9 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
                        const struct hub_blob *bins, size_t nbins)
 {
     char uid[64] = "", rid[64] = "";
-    cm_get_str(obj, n, "uid", uid, sizeof uid);
+    json_get_cstring(obj, n, "uid", uid, sizeof uid);
     bool mine = strcmp(uid, cl.uid) == 0;
-    bool has_rid = cm_get_str(obj, n, "requestId", rid, sizeof rid) == 0;
+    bool has_rid = json_get_cstring(obj, n, "requestId", rid, sizeof rid) >= 0;
     int64_t type = cm_get_int(obj, n, "type", -1);
     struct cm_names rooms = {0}, except = {0}, targets = {0};
     struct hub_select sel;
@@ -759,7 +759,7 @@ static void on_request(struct hub_nsp *nsp, const char *obj, size_t n,
 static void on_response(const char *obj, size_t n)
 {
     char rid[64];
-    if (cm_get_str(obj, n, "requestId", rid, sizeof rid) != 0)
+    if (json_get_cstring(obj, n, "requestId", rid, sizeof rid) < 0)
         return;
     struct request *q;
     for (q = cl.requests; q && strcmp(q->id, rid) != 0; q = q->next)

@@ -110,19 +110,6 @@ int cm_decode(const uint8_t *p, size_t n, struct jbuf *json,
     return 0;
 }
 
-/* Field key of the JSON object obj as a string into out (cap bytes with
- * the NUL). Returns 0, or -1 if absent or not a short string. */
-int cm_get_str(const char *obj, size_t n, const char *key, char *out, size_t cap)
-{
-    const char *v;
-    size_t vlen, got;
-    if (json_get(obj, n, key, &v, &vlen) != 0 || json_type_of(v, vlen) != JSON_STRING ||
-        json_string(v, vlen, out, cap - 1, &got) < 0)
-        return -1;
-    out[got] = '\0';
-    return 0;
-}
-
 int64_t cm_get_int(const char *obj, size_t n, const char *key, int64_t dflt)
 {
     const char *v;

@@ -37,7 +37,6 @@ int cm_split_event(const char *data, size_t len, char name[SIO_MAX_EVENT_NAME + 
 int cm_decode(const uint8_t *p, size_t n, struct jbuf *json,
               struct hub_blob bins[SIO_MAX_ATTACHMENTS], size_t *nbins,
               const char **why);
-int cm_get_str(const char *obj, size_t n, const char *key, char *out, size_t cap);
 int64_t cm_get_int(const char *obj, size_t n, const char *key, int64_t dflt);
 int cm_select(const char *obj, size_t n, struct cm_names *rooms,
               struct cm_names *except, struct hub_select *sel);

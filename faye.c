@@ -513,18 +513,14 @@ static bool private_guard(void *ud, const struct bx_message *m, char *err, size_
     char name[BX_MAX_CHANNEL + 2];
     if (strcmp(m->channel, "/meta/subscribe") == 0 && m->subscription) {
         if (json_type_of(m->subscription, m->subscription_len) == JSON_ARRAY) {
-            size_t pos = 0, en, len;
+            size_t pos = 0, en;
             const char *e;
             while (!guarded && json_array_next(m->subscription, m->subscription_len, &pos, &e, &en) == 1)
-                if (json_type_of(e, en) == JSON_STRING &&
-                    json_string(e, en, name, sizeof name - 1, &len) >= 0 &&
-                    (name[len] = '\0', covers_private(name)))
+                if (json_cstring(e, en, name, sizeof name) >= 0 && covers_private(name))
                     guarded = name;
         } else {
-            size_t len;
-            if (json_type_of(m->subscription, m->subscription_len) == JSON_STRING &&
-                json_string(m->subscription, m->subscription_len, name, sizeof name - 1, &len) >= 0 &&
-                (name[len] = '\0', covers_private(name)))
+            if (json_cstring(m->subscription, m->subscription_len, name, sizeof name) >= 0 &&
+                covers_private(name))
                 guarded = name;
         }
     } else if (strncmp(m->channel, "/private/", 9) == 0) {

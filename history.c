@@ -217,18 +217,6 @@ void hist_record_room(struct jbuf *jb, const char *op, const char *room)
     jb_lit(jb, "}");
 }
 
-/* Read the string field key of obj into out (cap with its NUL). */
-static int str_field(const char *obj, size_t n, const char *key, char *out, size_t cap)
-{
-    const char *v;
-    size_t vn, len;
-    if (json_get(obj, n, key, &v, &vn) != 0 || json_type_of(v, vn) != JSON_STRING ||
-        json_string(v, vn, out, cap - 1, &len) < 0)
-        return -1;
-    out[len] = '\0';
-    return 0;
-}
-
 static int int_field(const char *obj, size_t n, const char *key, long long *out)
 {
     const char *v;
@@ -248,12 +236,12 @@ int hist_apply(struct hist *h, const char *rec, size_t len)
     long long id;
     const char *msg;
     size_t mlen;
-    if (str_field(rec, len, "op", op, sizeof op) != 0)
+    if (json_get_cstring(rec, len, "op", op, sizeof op) < 0)
         return -1;
     bool has_msg = json_get(rec, len, "msg", &msg, &mlen) == 0 &&
                    json_type_of(msg, mlen) == JSON_OBJECT;
     if (strcmp(op, "post") == 0) {
-        if (!has_msg || str_field(msg, mlen, "room", room, sizeof room) != 0 ||
+        if (!has_msg || json_get_cstring(msg, mlen, "room", room, sizeof room) < 0 ||
             int_field(msg, mlen, "id", &id) != 0)
             return -1;
         long long rev = 0;
@@ -271,7 +259,7 @@ int hist_apply(struct hist *h, const char *rec, size_t len)
             h->max_id = id;
         return 0;
     }
-    if (str_field(rec, len, "room", room, sizeof room) != 0)
+    if (json_get_cstring(rec, len, "room", room, sizeof room) < 0)
         return -1;
     if (strcmp(op, "room") == 0)
         return hist_room_add(h, room) ? 0 : 1;

@@ -388,6 +388,35 @@ long json_string(const char *p, size_t n, char *out, size_t cap,
     return JSON_ERROR;
 }
 
+/* The JSON value v[0..n), which must be a string, unescaped into out as
+ * a C string (cap bytes, its NUL included). Returns its length, or -1,
+ * with out "", if v is NULL, not a string, or too long for out. */
+long json_cstring(const char *v, size_t n, char *out, size_t cap)
+{
+    size_t len;
+    if (cap == 0)
+        return -1;
+    if (!v || json_type_of(v, n) != JSON_STRING ||
+        json_string(v, n, out, cap - 1, &len) < 0) {
+        out[0] = '\0';
+        return -1;
+    }
+    out[len] = '\0';
+    return (long)len;
+}
+
+/* The string field key of the object obj[0..n) into out, as
+ * json_cstring() does; -1 (out "") also when there is no such key. */
+long json_get_cstring(const char *obj, size_t n, const char *key, char *out,
+                      size_t cap)
+{
+    const char *v;
+    size_t vn;
+    if (json_get(obj, n, key, &v, &vn) != 0)
+        v = NULL;
+    return json_cstring(v, vn, out, cap);
+}
+
 /* Find key in the object at obj (leading white space allowed). Returns 0
  * and points *val at the value (white space trimmed), or -1 if the key is
  * absent, obj is not an object, or the text is malformed. Keys are

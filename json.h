@@ -28,6 +28,9 @@ long json_scan(const char *p, size_t n, int placeholders);
 enum json_type json_type_of(const char *p, size_t n);
 long json_string(const char *p, size_t n, char *out, size_t cap,
                  size_t *out_len);
+long json_cstring(const char *v, size_t n, char *out, size_t cap);
+long json_get_cstring(const char *obj, size_t n, const char *key, char *out,
+                      size_t cap);
 int json_get(const char *obj, size_t n, const char *key, const char **val,
              size_t *val_len);
 int json_array_next(const char *arr, size_t n, size_t *pos, const char **val,

@@ -155,14 +155,13 @@ int sio_event(const struct sio_packet *pkt, char *name, size_t cap,
 {
     size_t pos = 0;
     const char *v;
-    size_t vlen, nlen;
+    size_t vlen;
     if (json_array_next(pkt->data, pkt->data_len, &pos, &v, &vlen) != 1)
         return bad(why, "EVENT payload is an empty array");
-    if (json_type_of(v, vlen) != JSON_STRING ||
-        json_string(v, vlen, name, cap - 1, &nlen) < 0)
+    long nlen = json_cstring(v, vlen, name, cap);
+    if (nlen < 0)
         return bad(why, "event name is not a string of at most 128 bytes");
-    name[nlen] = '\0';
-    if (nlen == 0 || strlen(name) != nlen)
+    if (nlen == 0 || strlen(name) != (size_t)nlen)
         return bad(why, "event name is empty");
     for (size_t k = 0; k < sizeof reserved_events / sizeof reserved_events[0]; k++) {
         if (strcmp(name, reserved_events[k]) == 0)

@@ -229,9 +229,28 @@ TEST(builder_escapes_every_string)
     jb_free(&jb);
 }
 
+TEST(a_string_becomes_a_c_string_only_if_it_fits)
+{
+    static const char obj[] = "{\"a\":\"hi\\u00e9\",\"n\":5,\"z\":\"a\\u0000b\"}";
+    char out[8];
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "a", out, sizeof out), 4);
+    CHECK_EQ_STR(out, "hi\xc3\xa9");
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "a", out, 5), 4); /* 4 + NUL */
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "a", out, 4), -1); /* no room for NUL */
+    CHECK_EQ_STR(out, "");
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "n", out, sizeof out), -1); /* a number */
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "b", out, sizeof out), -1); /* absent */
+    CHECK_EQ_INT(json_get_cstring(obj, sizeof obj - 1, "z", out, sizeof out), -1); /* \u0000 */
+    CHECK_EQ_STR(out, "");
+    CHECK_EQ_INT(json_cstring(NULL, 0, out, sizeof out), -1);
+    CHECK_EQ_INT(json_cstring("\"\"", 2, out, 1), 0);
+    CHECK_EQ_STR(out, "");
+}
+
 int main(void)
 {
     RUN(scans_valid_values_to_their_end);
+    RUN(a_string_becomes_a_c_string_only_if_it_fits);
     RUN(refuses_malformed_values);
     RUN(every_truncation_of_a_container_is_refused);
     RUN(nesting_depth_limit_at_its_edge);

@@ -101,18 +101,6 @@ static bool is_base36_id(const char *s, size_t n)
     return true;
 }
 
-/* The string at key in obj unescaped into out (cap bytes), or -1. */
-static long get_str(const char *obj, size_t n, const char *key, char *out, size_t cap)
-{
-    const char *v;
-    size_t vn, len;
-    if (json_get(obj, n, key, &v, &vn) != 0 || json_type_of(v, vn) != JSON_STRING ||
-        json_string(v, vn, out, cap - 1, &len) < 0)
-        return -1;
-    out[len] = '\0';
-    return (long)len;
-}
-
 static bool has(const char *obj, size_t n, const char *key)
 {
     const char *v;
@@ -169,7 +157,7 @@ static void check_message(const struct bx_port *p, const char *m, size_t n)
     char channel[BX_MAX_CHANNEL + 1];
     if (json_type_of(m, n) != JSON_OBJECT)
         abort();
-    if (get_str(m, n, "channel", channel, sizeof channel) < 0)
+    if (json_get_cstring(m, n, "channel", channel, sizeof channel) < 0)
         abort();
     const char *cid;
     size_t cid_n;
