@@ -5,7 +5,8 @@
  * tree of them: it must know the text is valid, find the event name, and
  * hand the rest to a handler untouched. So this file scans: json_scan()
  * walks one value and says where it ends, json_string() unescapes one
- * string, json_get() finds a key in an object. None of them allocate or
+ * string (json_cstring() into a C string, json_get_cstring() by key),
+ * json_get() finds a key in an object. None of them allocate or
  * recurse; nesting is tracked in a fixed stack of JSON_MAX_DEPTH levels,
  * so 10,000 opening brackets cost one refusal, not a crashed stack.
  *
